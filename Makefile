@@ -10,7 +10,11 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: install engine images test test-unit eval tasks gc clean
+# The embedded default (configs/tiny.yaml) on CPU; a real run is one flag away, e.g.
+#   make train TRAIN_ARGS="--config configs/qwen2.5-coder-7b.yaml"
+TRAIN_ARGS ?=
+
+.PHONY: install engine images train test test-unit eval tasks gc clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +30,9 @@ engine: install
 
 images: engine
 	$(BIN)/swe-gym-env -v setup
+
+train: images
+	$(BIN)/python -m trainer $(TRAIN_ARGS)
 
 test: images
 	SWE_GYM_REQUIRE_DOCKER=1 $(BIN)/python -m pytest $(PYTEST_ARGS)

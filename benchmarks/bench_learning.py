@@ -2,6 +2,9 @@
 
     .venv/bin/python -m benchmarks.bench_learning                  # seeds 0 1 2 (~10 min each on 2 cores)
     .venv/bin/python -m benchmarks.bench_learning --seeds 0 1 2 3 --eval-samples 8
+    # seeds in parallel processes, then one run that finds them finished and writes the report:
+    for s in 0 1 2; do .venv/bin/python -m benchmarks.bench_learning --seeds $s --out /dev/null & done; wait
+    .venv/bin/python -m benchmarks.bench_learning --seeds 0 1 2
 
 Each seed runs the whole default recipe - tiny model built from that seed, the built-in tasks (9
 trained on, 3 held out), warm start on demonstrations, RFT, DAPO RL - against the real Docker
@@ -127,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     per_seed: dict[int, dict[str, Any]] = {}
     for seed in args.seeds:
         run_dir = Path(args.runs_dir) / f"seed{seed}"
+        done = run_dir / f"bench_learning_{args.eval_samples}.json"  # a finished seed is not run again
+        if done.is_file():
+            print(f"== seed {seed}: {run_dir} (finished earlier: {done.name})", flush=True)
+            per_seed[seed] = json.loads(done.read_text())
+            continue
         print(f"== seed {seed}: {run_dir}", flush=True)
         summary = run_seed(seed, run_dir, args.config, args.overrides)
         print("  re-evaluating the checkpoints ...", flush=True)
@@ -136,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             "pipeline_evals": summary["evals"],
             "reevaluation": reevaluate(run_dir, args.config, args.overrides, args.eval_samples, seed),
         }
+        done.write_text(json.dumps(per_seed[seed], indent=2, default=str))
 
     stages: dict[str, Any] = {}
     for stage in STAGES:

@@ -81,6 +81,7 @@ class RLConfig:
     scale_rewards: str = "group"  # advantage normalization: group, batch or none
     dynamic_sampling: bool = True  # drop groups whose episodes all pass or all fail (judged on pass/fail)
     max_resample_rounds: int = 1  # extra draws to refill dropped groups before masking them out
+    mask_truncated: bool = True  # DAPO's overlong filtering: an episode cut by the turn or context limit carries no loss
     turn_penalty: float = 0.0  # reward -= turn_penalty per turn beyond turn_penalty_after (0 = off)
     turn_penalty_after: int = 6  # turns allowed before the penalty starts
     overlong_buffer: int = 0  # DAPO overlong shaping: tokens before max_context_tokens where a soft penalty ramps in (0 = off)

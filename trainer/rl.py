@@ -9,6 +9,9 @@ exactly as generated (``prompt_ids``, ``completion_ids``), the sampling ``logpro
   replaced by a fresh group of another task (up to ``max_resample_rounds``) or else masked out, so
   it does not dilute the token-level normalization;
 - infrastructure failures (``info["failure"]``) are masked out and score None (no false zeros);
+- overlong filtering (DAPO): an episode cut by the turn or context limit keeps its reward in the group
+  baseline but carries no loss - a long, rambling failure would otherwise push down the tool-call
+  format it shares with every other episode;
 - optional shaping: a penalty per turn past a threshold, and DAPO's overlong penalty.
 """
 
@@ -95,7 +98,8 @@ def to_trl(
                 mask = list(episode.env_mask)
                 if not completion:  # an episode that ended before the model spoke: one inert token
                     completion, mask = [episode.prompt_ids[-1]], [0]
-                usable = trainable and not episode.failure
+                cut = config.mask_truncated and episode.truncated  # turn/context limit: DAPO overlong filtering
+                usable = trainable and not episode.failure and not cut
                 out["prompt_ids"].append(list(episode.prompt_ids))
                 out["completion_ids"].append(completion)
                 out["logprobs"].append(list(episode.logprobs) if episode.completion_ids else [0.0])

@@ -5,12 +5,12 @@ from trainer.episode import Episode, Turn
 from trainer.rl import is_informative, select_groups, shaped_reward, to_trl
 
 
-def episode(resolved: bool, failure: bool = False, task: str = "t", turns: int = 2) -> Episode:
+def episode(resolved: bool, failure: bool = False, task: str = "t", turns: int = 2, truncated: bool = False) -> Episode:
     completion = (5, 6, 7, 8)
     return Episode(
         task_id=task, prompt_ids=(1, 2, 3), completion_ids=completion, env_mask=(1, 1, 0, 1),
         logprobs=(-0.1, -0.2, 0.0, -0.3), turns=tuple(Turn(0, 2, "a", "o", False) for _ in range(turns)),
-        reward=1.0 if resolved else 0.0, resolved=resolved, truncated=failure,
+        reward=1.0 if resolved else 0.0, resolved=resolved, truncated=failure or truncated,
         failure={"type": "daemon", "message": "down", "phase": "step"} if failure else None,
     )
 
@@ -53,6 +53,16 @@ def test_to_trl_masks_dropped_groups_and_failures():
     assert all(mask == [0, 0, 0, 0] for mask in out["env_mask"][3:])  # all-equal group: dropped
     assert out["completion_ids"][0] == [5, 6, 7, 8] and out["prompt_ids"][0] == [1, 2, 3]
     assert out["logprobs"][0] == [-0.1, -0.2, 0.0, -0.3]
+
+
+def test_truncated_episodes_keep_their_reward_but_carry_no_loss():
+    kept = [[episode(True), episode(False), episode(False, truncated=True)]]
+    out = to_trl(kept, [], RLConfig(), max_context_tokens=100)
+    assert out["env_mask"][:2] == [[1, 1, 0, 1], [1, 1, 0, 1]]
+    assert out["env_mask"][2] == [0, 0, 0, 0]  # DAPO overlong filtering: cut by the turn limit
+    assert out["env_reward"] == [1.0, 0.0, 0.0]  # still in the group baseline
+    out = to_trl(kept, [], RLConfig(mask_truncated=False), max_context_tokens=100)
+    assert out["env_mask"][2] == [1, 1, 0, 1]
 
 
 def test_reward_shaping_is_off_by_default_and_penalizes_when_asked():

@@ -51,3 +51,22 @@ def test_stages_then_resume_after_the_last_finished_one(tmp_path):
 def test_cli_reports_config_errors(capsys):
     assert main(["--set", "rl.no_such_key=1"]) == 2
     assert "no_such_key" in capsys.readouterr().err
+
+
+def test_accelerate_launch_runs_the_cli(tmp_path):
+    """``accelerate launch`` with the CPU config runs the same entry point as ``python -m trainer``."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    launcher = Path(sys.executable).with_name("accelerate")
+    command = [str(launcher), "launch", "--config_file", "configs/accelerate/cpu.yaml", "-m", "trainer", "--quiet",
+               "--stages", "base", "--output-dir", str(tmp_path)]
+    for override in QUICK:
+        command += ["--set", override]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(Path.cwd())})
+    assert done.returncode == 0, done.stderr[-3000:]
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert set(state["done"]) == {"base"} and [e["label"] for e in state["evals"]] == ["base"]
