@@ -36,6 +36,7 @@ from typing import Any
 import gymnasium as gym
 
 import swe_gym_env
+from benchmarks.common import git_revision
 from swe_gym_env.docker_sandbox import CONTAINER_ENV, DockerBackend, ensure_network, get_client, labels_for
 from swe_gym_env.env import SWEEnv
 from swe_gym_env.sandbox import WORKDIR
@@ -259,13 +260,6 @@ def bench_throughput(n: int, steps: int, episodes: int) -> dict[str, Any]:
 
 
 # -- report ----------------------------------------------------------------------------------------
-def git_revision() -> str:
-    try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
-        return rev + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:

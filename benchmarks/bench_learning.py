@@ -26,25 +26,18 @@ import logging
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.common import git_revision
 
 RESULTS = Path(__file__).resolve().parent / "results"
 STAGES = ("warm_start", "rft", "rl")
 LABELS = {"warm_start": "after warm start", "rft": "after RFT", "rl": "after RL"}
 
 
-def git_revision() -> str:
-    try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, check=False).stdout.strip()
-        return rev + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def run_seed(seed: int, run_dir: Path, config_path: str, overrides: list[str]) -> dict[str, Any]:

@@ -23,11 +23,12 @@ import dataclasses
 import gzip
 import json
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.common import git_revision
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SWE_GYM_BYTES_PER_TASK = 2.6e9  # the SWE-Gym paper's per-instance image size
@@ -53,11 +54,6 @@ def writable_layer(client: Any, backend: Any, task: Any) -> int:
         sandbox.close()
 
 
-def git_revision() -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=RESULTS.parent.parent
-    )
-    return done.stdout.strip()
 
 
 def measure(spec: str, tasks_wanted: int, workers: int, keep_image: bool) -> dict[str, Any]:

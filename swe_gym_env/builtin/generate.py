@@ -14,41 +14,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from ..eval_script import pytest_eval_script
 from ..patches import make_patch
+from ..synth.repo import commit_of_files
 from ..task import Task, task_from_row, write_tasks
-from ..workspace import COMMIT_ENV
 from . import REPO_OWNER, TASKS_FILE, repo_files, repo_image_tag
 from .spec import TaskSpec, edit_files
 
 log = logging.getLogger(__name__)
-
-
-def commit_of(files: dict[str, str]) -> str:
-    """The hash of the single commit that :mod:`workspace` makes of these files at reset."""
-    with tempfile.TemporaryDirectory(prefix="swe-gym-commit-") as tmp:
-        root = Path(tmp)
-        for name, text in files.items():
-            path = root / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            path.chmod(0o644)
-        env = {**os.environ, **COMMIT_ENV, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-
-        def git(*args: str) -> str:
-            return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout
-
-        git("-c", "init.defaultBranch=main", "init", "-q")
-        git("add", "-A")
-        git("-c", "commit.gpgsign=false", "commit", "-q", "--no-verify", "--allow-empty", "-m", "Initial commit")
-        return git("rev-parse", "HEAD").strip()
 
 
 def is_test_file(path: str) -> bool:
@@ -62,7 +38,7 @@ def task_for(spec: TaskSpec) -> Task:
     buggy = edit_files(pristine, spec.bug)
     with_tests = edit_files(pristine, spec.hidden_tests)
     test_patch = make_patch(pristine, with_tests)
-    base = commit_of(buggy)
+    base = commit_of_files({name: text.encode() for name, text in buggy.items()})
     row = {
         "instance_id": spec.instance_id,
         "repo": f"{REPO_OWNER}/{spec.library}",
