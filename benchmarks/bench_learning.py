@@ -103,6 +103,28 @@ def spread(values: list[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """The README table: resolve rate per stage over seeds, and the verdict."""
+    config, verdict = report["config"], report["verdict"]
+    lines = [
+        f"Learning benchmark - {report['time']} - rev `{report['revision'][:12]}` - seeds {config['seeds']}, "
+        f"{config['eval_samples_per_task']} episodes per task per checkpoint\n",
+        "| checkpoint | training tasks: mean ± std over seeds | per seed | held-out tasks: mean ± std |",
+        "|---|---|---|---|",
+    ]
+    for stage, row in report["stages"].items():
+        lines.append(f"| {LABELS[stage]} | {row['train_mean']:.1%} ± {row['train_std']:.1%} | "
+                     f"{', '.join(f'{v:.0%}' for v in row['train'])} | {row['heldout_mean']:.1%} ± {row['heldout_std']:.1%} |")
+    if verdict["rl_gain_mean"] is not None:
+        lines.append(
+            f"\nRL over RFT on the training tasks: {', '.join(f'{g:+.1%}' for g in verdict['rl_gain_over_rft_per_seed'])} "
+            f"(mean {verdict['rl_gain_mean']:+.1%}, std {verdict['rl_gain_std']:.1%}); run-to-run spread of the "
+            f"resolve rate (largest std over seeds of the RFT and RL checkpoints) {verdict['run_to_run_spread']:.1%}: "
+            f"the gain {'exceeds' if verdict['rl_gain_exceeds_spread'] else 'does not exceed'} it."
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -175,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2, default=str))
+    if args.out != os.devnull:
+        Path(args.out).with_suffix(".md").write_text(markdown(report))
 
     print(f"\nresolve rate over seeds {args.seeds} ({args.eval_samples} episodes per task per checkpoint):")
     print(f"{'stage':>17} | {'train mean ± std':>17} | {'held-out mean ± std':>19}")

@@ -1,6 +1,6 @@
 """Rollout throughput, side by side: our concurrent rollouts vs TRL's ``environment_factory`` tool loop.
 
-    .venv/bin/python -m benchmarks.bench_rollouts                 # 16 episodes per side, 2 rounds
+    .venv/bin/python -m benchmarks.bench_rollouts                 # 16 episodes per side, 3 rounds
     .venv/bin/python -m benchmarks.bench_rollouts --model runs/<run>/checkpoints/rft
 
 Both sides run the same model and tokenizer, the same tasks (the built-in training tasks, cycled to
@@ -224,11 +224,27 @@ def run_trl(trainer: Any) -> dict[str, Any]:
     }
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """The README table."""
+    rounds = report["rounds"]
+    turns = statistics.median(r[side]["turns"] for r in rounds for side in ("ours", "trl"))
+    return (
+        f"Rollout benchmark - {report['time']} - rev `{report['revision'][:12]}` - {report['host']['cpus']} CPUs\n\n"
+        f"| {report['episodes']} episodes, same model, tasks and envs | wall time (median of {len(rounds)} rounds) |"
+        " ratio |\n|---|---|---|\n"
+        f"| ours: concurrent envs, one batched generation per turn | {report['ours_seconds']:.1f} s | 1.00 |\n"
+        f"| TRL `environment_factory` tool loop | {report['trl_environment_factory_seconds']:.1f} s | "
+        f"{report['ratio_trl_over_ours']:.2f}x |\n\n"
+        f"Median {turns:.1f} turns per episode; per-round ratios "
+        f"{', '.join(f'{r:.2f}' for r in report['ratio_per_round'])}.\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model path (default: build and warm-start the tiny model)")
     parser.add_argument("--episodes", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of both sides")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of both sides (medians reported)")
     parser.add_argument("--max-turns", type=int, default=6)
     parser.add_argument("--max-context-tokens", type=int, default=1024)
     parser.add_argument("--max-new-tokens", type=int, default=64)
@@ -279,8 +295,8 @@ def main(argv: list[str] | None = None) -> int:
                 rounds.append(result)
         finally:
             pool.close()
-    ours = statistics.mean(r["ours"]["seconds"] for r in rounds)
-    trl = statistics.mean(r["trl"]["seconds"] for r in rounds)
+    ours = statistics.median(r["ours"]["seconds"] for r in rounds)
+    trl = statistics.median(r["trl"]["seconds"] for r in rounds)
     report = {
         "benchmark": "rollouts",
         "revision": git_revision(),
@@ -293,9 +309,11 @@ def main(argv: list[str] | None = None) -> int:
         "ours_seconds": ours,
         "trl_environment_factory_seconds": trl,
         "ratio_trl_over_ours": trl / ours,
+        "ratio_per_round": [r["trl"]["seconds"] / r["ours"]["seconds"] for r in rounds],
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
+    Path(args.out).with_suffix(".md").write_text(markdown(report))
     print(f"\n{args.episodes} episodes: ours {ours:.1f} s, TRL environment_factory {trl:.1f} s "
           f"-> TRL takes {trl / ours:.2f}x as long (written to {args.out})")
     return 0
