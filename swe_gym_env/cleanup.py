@@ -18,7 +18,7 @@ from typing import Any
 import docker.errors
 import requests.exceptions
 
-from .docker_sandbox import HOSTNAME, LABEL, NETWORK_NAME, get_client, remove_container
+from .docker_sandbox import HOSTNAME, LABEL, NETWORK_NAME, RUN_ID, get_client, remove_container
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,29 @@ def gc(run_id: str | None = None, client: Any = None, remove_network: bool = Tru
             except docker.errors.APIError as error:  # still in use by another run
                 log.info("network %s kept: %s", NETWORK_NAME, error)
     return len(containers)
+
+
+def sweep_own(client: Any = None) -> int:
+    """At exit, after every tracked sandbox is closed: remove what this process made but never tracked.
+
+    An interrupt (SIGINT) that lands while the client waits on ``create``/``start`` abandons the
+    request on the client's side only; the daemon finishes it, and the container has no owner left.
+    Nothing is asked of the daemon when this process never made a container.
+    """
+    if not _swept:
+        return 0
+    removed = 0
+    try:
+        client = client or get_client()
+        filters = {"label": [f"{LABEL}.run={RUN_ID}", f"{LABEL}.pid={os.getpid()}", f"{LABEL}.host={HOSTNAME}"]}
+        for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
+            remove_container(container, quiet=True)
+            removed += 1
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+        log.warning("removing this process's untracked containers failed: %s", error)
+    if removed:
+        log.info("removed %d container(s) whose creation was interrupted", removed)
+    return removed
 
 
 def sweep_orphans(client: Any = None) -> int:

@@ -464,4 +464,10 @@ def _shutdown() -> None:
         log.warning("closing live sandboxes at exit failed: %s", error)
     for reaper in list(_reapers):
         reaper.drain(timeout=60)
+    try:
+        from .cleanup import sweep_own
+
+        sweep_own()  # a container whose creation an interrupt cut short on the client's side
+    except Exception as error:
+        log.warning("sweeping this process's containers at exit failed: %s", error)
     _exiting.set()  # from now on a sandbox closed late is removed synchronously

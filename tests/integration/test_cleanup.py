@@ -74,3 +74,24 @@ def test_the_next_run_sweeps_what_a_killed_run_left():
         capture_output=True, text=True,
     )
     assert next_run.returncode == 0, next_run.stderr
+
+
+UNTRACKED = """
+import sys
+from swe_gym_env.docker_sandbox import RUN_ID, get_client, labels_for
+from swe_gym_env.env import SWEEnv
+from swe_gym_env.images import base_image_tag
+env = SWEEnv(tasks="builtin")
+env.reset(seed=0)
+# what an interrupt during create leaves: a container of this process that no sandbox object knows
+get_client().containers.run(base_image_tag(), ["sleep", "600"], labels=labels_for("agent"), detach=True)
+print("ready", RUN_ID, flush=True)
+"""
+
+
+def test_a_container_this_process_made_but_never_tracked_is_removed_at_exit():
+    child = subprocess.Popen([sys.executable, "-c", UNTRACKED], stdout=subprocess.PIPE, text=True)
+    line = child.stdout.readline().split()
+    assert line[:1] == ["ready"], line
+    assert child.wait(timeout=120) == 0
+    assert containers_of(child.pid) == []
