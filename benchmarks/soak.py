@@ -171,6 +171,8 @@ def run_soak(
     report = SoakReport()
     rng = random.Random(seed)
     started = time.monotonic()
+    # what this run (process) already had is not the soak's to count (inside a test session: earlier tests')
+    before = {container.id for container in project_containers(get_client(), RUN_ID)}
     envs = make_vector_env(
         num_envs,
         max_steps=max_steps,
@@ -249,7 +251,7 @@ def run_soak(
     report.infra_failures = dict(sorted(failures.items()))
     report.wall_seconds = round(time.monotonic() - started, 1)
     client = get_client()
-    report.left_after_close = len(project_containers(client, RUN_ID))
+    report.left_after_close = len([c for c in project_containers(client, RUN_ID) if c.id not in before])
     gc(run_id=RUN_ID, client=client, remove_network=False)
     report.left_after_gc = len(project_containers(client, RUN_ID))
     return report

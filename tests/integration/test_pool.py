@@ -14,8 +14,14 @@ pytestmark = pytest.mark.docker
 TASKS = load_tasks("builtin")
 
 
-def mine():
-    return [c for c in project_containers(get_client(), RUN_ID) if (c.labels or {}).get(f"{LABEL}.pid") == str(os.getpid())]
+def mine(besides=frozenset()):
+    """This process's containers, less ``besides`` (ids that were there before the test: an earlier test's are not its own)."""
+    return [c for c in project_containers(get_client(), RUN_ID)
+            if (c.labels or {}).get(f"{LABEL}.pid") == str(os.getpid()) and c.id not in besides]
+
+
+def ids():
+    return frozenset(c.id for c in mine())
 
 
 def test_reset_takes_a_prepared_container_and_never_reuses_one(make_env):
@@ -36,6 +42,7 @@ def test_reset_takes_a_prepared_container_and_never_reuses_one(make_env):
 
 
 def test_pooled_containers_are_labelled_and_drained_on_close(make_env):
+    before = ids()
     env = make_env(warm_pool=4)
     env.reset(seed=0)
     env.backend.pool.wait_idle(120)
@@ -43,7 +50,7 @@ def test_pooled_containers_are_labelled_and_drained_on_close(make_env):
     assert "warm" in roles and "agent" in roles
     assert all((c.labels or {}).get(f"{LABEL}.run") == RUN_ID for c in mine())
     env.close()
-    assert mine() == []
+    assert mine(before) == []
 
 
 def test_a_dead_container_in_stock_is_discarded(make_env):
@@ -63,6 +70,7 @@ def test_a_dead_container_in_stock_is_discarded(make_env):
 
 
 def test_the_pool_respects_its_memory_budget():
+    before = ids()
     backend = DockerBackend(warm_pool=6, pool_memory=1)  # one byte: nothing measured may stay
     try:
         sandbox = backend.start(TASKS[0])
@@ -74,4 +82,4 @@ def test_the_pool_respects_its_memory_budget():
         sandbox.close()
     finally:
         backend.close()
-    assert mine() == []
+    assert mine(before) == []
