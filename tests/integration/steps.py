@@ -1,4 +1,24 @@
-"""Steps an agent takes in integration tests, through the env's own tools."""
+"""Steps an agent takes in integration tests, through the env's own tools; and git for test repositories."""
+
+import os
+import subprocess
+from pathlib import Path
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "dev",
+    "GIT_AUTHOR_EMAIL": "dev@example.invalid",
+    "GIT_COMMITTER_NAME": "dev",
+    "GIT_COMMITTER_EMAIL": "dev@example.invalid",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    """``git args`` in ``cwd`` with a fixed identity and no user or system configuration; its stdout."""
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def bash(env, command: str):

@@ -10,12 +10,11 @@ fix in its refs and reflog: ``no_way_back`` says so, and ``sanitize_image`` deri
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from steps import git
 
 from swe_gym_env import load_tasks
 from swe_gym_env.docker_sandbox import DockerBackend, get_client
@@ -53,20 +52,6 @@ def test_mean():
     assert mean([1, 2, 3]) == 2
 """
 )
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "dev",
-    "GIT_AUTHOR_EMAIL": "dev@example.invalid",
-    "GIT_COMMITTER_NAME": "dev",
-    "GIT_COMMITTER_EMAIL": "dev@example.invalid",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True, capture_output=True, text=True
-    ).stdout
 
 
 def tree_files(root: Path) -> dict[str, bytes]:

@@ -4,11 +4,10 @@ mined from git history, each validated the SWE-bench way and usable by the env."
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
+from steps import git as run_git
 
 from swe_gym_env import load_tasks, write_tasks
 from swe_gym_env.builtin import repo_files
@@ -83,14 +82,6 @@ def test_mutation_tasks_from_a_package_we_did_not_write(tmp_path):
     check_tasks(tasks, tmp_path)
 
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "dev",
-    "GIT_AUTHOR_EMAIL": "dev@example.invalid",
-    "GIT_COMMITTER_NAME": "dev",
-    "GIT_COMMITTER_EMAIL": "dev@example.invalid",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
 
 
 def make_history_repo(root: Path, library: str) -> list[str]:
@@ -103,14 +94,7 @@ def make_history_repo(root: Path, library: str) -> list[str]:
     """
 
     def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args],
-            cwd=root,
-            env={**os.environ, **GIT_ENV},
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+        return run_git(root, *args)
 
     def write(files: dict[str, str]) -> None:
         for path, text in files.items():
