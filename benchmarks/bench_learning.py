@@ -24,14 +24,13 @@ import argparse
 import json
 import logging
 import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import git_revision
+from benchmarks.common import git_revision, host
 
 RESULTS = Path(__file__).resolve().parent / "results"
 STAGES = ("warm_start", "rft", "rl")
@@ -55,16 +54,14 @@ def run_seed(seed: int, run_dir: Path, config_path: str, overrides: list[str]) -
 
 def reevaluate(run_dir: Path, config_path: str, overrides: list[str], samples: int, seed: int) -> dict[str, Any]:
     """Every stage's checkpoint on every task, ``samples`` episodes each, in one concurrent batch per stage."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     import swe_gym_env
     from trainer.config import load_config
     from trainer.envs import make_envs
     from trainer.metrics import per_task_rates
+    from trainer.models import load_checkpoint
     from trainer.policy import HFPolicy, Sampling
     from trainer.rollout import RolloutLimits, collect_episodes, requests_for
     from trainer.tasks import split_tasks
-    from trainer.tiny import set_response_template
 
     config = load_config(config_path, [*overrides, f"run.seed={seed}"])
     train, heldout = split_tasks(swe_gym_env.load_tasks(config.tasks.source), config)
@@ -77,9 +74,7 @@ def reevaluate(run_dir: Path, config_path: str, overrides: list[str], samples: i
             checkpoint = run_dir / "checkpoints" / stage
             if not (checkpoint / "config.json").is_file():
                 continue
-            tokenizer = AutoTokenizer.from_pretrained(checkpoint)
-            set_response_template(tokenizer)
-            model = AutoModelForCausalLM.from_pretrained(checkpoint)
+            model, tokenizer = load_checkpoint(checkpoint)
             policy = HFPolicy(model, tokenizer, Sampling(max_new_tokens=env.max_new_tokens), seed=1000 + seed)
             ids = [t.instance_id for t in train] + [t.instance_id for t in heldout]
             episodes = collect_episodes(policy, envs, requests_for(ids, samples), limits)
@@ -187,8 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "learning",
         "revision": git_revision(),
         "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "host": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_before": load_before,
-                 "load_after": os.getloadavg()[0]},
+        "host": host(load_before),
         "config": {"file": args.config, "overrides": args.overrides, "seeds": args.seeds,
                    "eval_samples_per_task": args.eval_samples},
         "stages": stages,

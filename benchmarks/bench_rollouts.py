@@ -27,7 +27,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -35,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import git_revision
+from benchmarks.common import git_revision, host
 
 RESULTS = Path(__file__).resolve().parent / "results"
 log = logging.getLogger("bench_rollouts")
@@ -118,18 +117,15 @@ class TRLSWEEnvironment:
 
 def build_model(args: argparse.Namespace, work: Path, train: list[Any]) -> tuple[Any, Any]:
     """The benchmark's policy: ``--model``, or a tiny model warm-started on the demonstrations."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     from trainer.chat import ChatFormat
     from trainer.demos import collect_demos, demo_actions, starting_files
     from trainer.envs import make_envs
+    from trainer.models import load_checkpoint
     from trainer.rft import SFTSettings, fine_tune
-    from trainer.tiny import TinyConfig, build_tiny, set_response_template, tokenizer_corpus
+    from trainer.tiny import TinyConfig, build_tiny, tokenizer_corpus
 
     if args.model:
-        tokenizer = AutoTokenizer.from_pretrained(args.model)
-        set_response_template(tokenizer)
-        return AutoModelForCausalLM.from_pretrained(args.model), tokenizer
+        return load_checkpoint(args.model)
     extra = [action for task in train for action in demo_actions(task, starting_files(task))]
     model, tokenizer = build_tiny(tokenizer_corpus(train, extra), TinyConfig(seed=args.seed))
     with make_envs(len(train), tasks=train, max_steps=args.max_turns) as envs:
@@ -301,8 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "rollouts",
         "revision": git_revision(),
         "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "host": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_before": load_before,
-                 "load_after": os.getloadavg()[0]},
+        "host": host(load_before),
         "config": {k: v for k, v in vars(args).items() if k != "out"},
         "episodes": args.episodes,
         "rounds": rounds,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import subprocess
 from pathlib import Path
 
@@ -17,3 +19,9 @@ def git_revision() -> str:
         return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def host(load_before: float) -> dict[str, object]:
+    """The machine and its load (1-minute average) before the benchmark and now."""
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "load_before": load_before,
+            "load_after": os.getloadavg()[0]}
