@@ -50,5 +50,3 @@ def load_model(config: TrainConfig, train: Sequence[Task], run_dir: Path) -> tup
     if config.model.attn_implementation:
         kwargs["attn_implementation"] = config.model.attn_implementation
     return load_checkpoint(name, **kwargs)
-
-

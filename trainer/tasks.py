@@ -13,6 +13,9 @@ def split_tasks(tasks: Sequence[Task], config: TrainConfig) -> tuple[list[Task],
     """(training tasks, held-out tasks): by ids when given, else the last ``heldout_per_repo`` of each repo."""
     by_id = {task.instance_id: task for task in tasks}
     cfg = config.tasks
+    unknown = [i for i in (*(cfg.heldout_ids or ()), *(cfg.train_ids or ())) if i not in by_id]
+    if unknown:
+        raise ValueError(f"tasks.train_ids / tasks.heldout_ids name tasks that {cfg.source!r} does not have: {unknown}")
     if cfg.heldout_ids is not None:
         heldout = [by_id[i] for i in cfg.heldout_ids]
     else:
@@ -36,5 +39,3 @@ def split_tasks(tasks: Sequence[Task], config: TrainConfig) -> tuple[list[Task],
     if not train:
         raise ValueError("no training tasks: check tasks.train_ids / tasks.heldout_ids")
     return train, heldout
-
-

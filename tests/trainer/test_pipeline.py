@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from trainer_helpers import TASKS
 
 from trainer.cli import main
@@ -70,3 +71,9 @@ def test_accelerate_launch_runs_the_cli(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     state = json.loads((tmp_path / "state.json").read_text())
     assert set(state["done"]) == {"base"} and [e["label"] for e in state["evals"]] == ["base"]
+
+
+def test_unknown_task_ids_are_named():
+    config = load_config("configs/tiny.yaml", ["tasks.heldout_ids=[swe-gym__textkit-1, no-such-task]"])
+    with pytest.raises(ValueError, match="no-such-task"):
+        split_tasks(TASKS, config)
