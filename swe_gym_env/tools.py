@@ -84,8 +84,11 @@ def tool_schemas(persistent_shell: bool = True) -> list[dict[str, Any]]:
     """The tool schemas, with the ``bash`` description matching how commands run (a copy)."""
     schemas = copy.deepcopy(TOOL_SCHEMAS)
     if not persistent_shell:
-        schemas[0]["function"]["description"] = STATELESS_BASH
+        bash = next(schema for schema in schemas if schema["function"]["name"] == "bash")
+        bash["function"]["description"] = STATELESS_BASH
     return schemas
+
+
 EDITOR_ARGUMENTS = {
     "view": ({"path"}, {"view_range"}),
     "create": ({"path", "file_text"}, set()),
