@@ -49,7 +49,7 @@ eval: engine
 	$(BIN)/python -m trainer.eval $(EVAL_ARGS)
 
 tasks: images
-	$(BIN)/python -m swe_gym_env.builtin.generate
+	$(BIN)/python -m swe_gym_env.synth.builtin
 
 gc: install
 	$(BIN)/swe-gym-env gc

@@ -37,9 +37,13 @@ import gymnasium as gym
 
 import swe_gym_env
 from benchmarks.common import git_revision
-from swe_gym_env.docker_sandbox import CONTAINER_ENV, DockerBackend, ensure_network, get_client, labels_for
+from swe_gym_env.backends.base import WORKDIR
+from swe_gym_env.backends.docker.backend import DockerBackend
+from swe_gym_env.backends.docker.client import get_client, labels_for
+from swe_gym_env.backends.docker.network import ensure_network
+from swe_gym_env.backends.docker.sandbox import CONTAINER_ENV
 from swe_gym_env.env import SWEEnv
-from swe_gym_env.sandbox import WORKDIR
+from swe_gym_env.grading import Grader
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SLEEP = "sleep 0.2"
@@ -171,7 +175,7 @@ def bench_grading(rounds: int) -> dict[str, Any]:
 
     task = swe_gym_env.load_tasks("builtin")[0]
     backend = DockerBackend(warm_pool=2)
-    grader = backend.grader(timeout=600)
+    grader = Grader(backend, timeout=600)
     direct = DockerBackend(warm_pool=0)
     box = direct.start(task, role="grader")
     box.write_file("/tmp/.gold.patch", task.patch.encode())

@@ -57,8 +57,9 @@ def writable_layer(client: Any, backend: Any, task: Any) -> int:
 
 
 def measure(spec: str, tasks_wanted: int, workers: int, keep_image: bool) -> dict[str, Any]:
-    from swe_gym_env.docker_sandbox import DockerBackend, get_client
-    from swe_gym_env.images import image_exists, image_size
+    from swe_gym_env.backends.docker.backend import DockerBackend
+    from swe_gym_env.backends.docker.client import get_client
+    from swe_gym_env.backends.docker.images import image_exists, image_size
     from swe_gym_env.synth.pipeline import SynthConfig, synthesize_mutations
     from swe_gym_env.synth.repo import parse_source
 
@@ -141,8 +142,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from swe_gym_env.builtin import REPOS_DIR
-    from swe_gym_env.images import base_image_tag
+    from swe_gym_env.backends.docker.images import base_image_tag
+    from swe_gym_env.tasks.builtin import REPOS_DIR
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

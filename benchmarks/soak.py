@@ -34,7 +34,6 @@ import json
 import logging
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -46,16 +45,11 @@ from typing import Any
 
 import numpy as np
 
+from swe_gym_env.backends.docker.engine import PrivateDaemon, stop_process, wait_for_daemon
+
 RESULTS = Path(__file__).resolve().parent / "results"
 log = logging.getLogger("soak")
 
-PRIVATE = {
-    "socket": "/run/swe-gym-soak/docker.sock",
-    "data_root": "/var/lib/swe-gym-soak-docker",
-    "exec_root": "/run/swe-gym-soak/exec",
-    "pidfile": "/run/swe-gym-soak/docker.pid",
-    "log": "/tmp/swe-gym-soak-dockerd.log",
-}
 
 
 # -- the scripted agent ----------------------------------------------------------------------------
@@ -164,8 +158,8 @@ def run_soak(
     """
     from gymnasium.vector import AutoresetMode
 
-    from swe_gym_env.cleanup import gc, project_containers
-    from swe_gym_env.docker_sandbox import RUN_ID, get_client
+    from swe_gym_env.backends.docker.cleanup import gc, project_containers
+    from swe_gym_env.backends.docker.client import RUN_ID, get_client
     from swe_gym_env.vector import make_vector_env
 
     report = SoakReport()
@@ -259,8 +253,8 @@ def run_soak(
 
 # -- killing a run from outside --------------------------------------------------------------------
 def containers_of_run(run_id: str) -> int:
-    from swe_gym_env.cleanup import project_containers
-    from swe_gym_env.docker_sandbox import get_client
+    from swe_gym_env.backends.docker.cleanup import project_containers
+    from swe_gym_env.backends.docker.client import get_client
 
     return len(project_containers(get_client(), run_id))
 
@@ -308,8 +302,8 @@ def kill_containers_fault(fraction: float = 0.5) -> Any:
     """A fault that needs no root: kill some of this run's containers from outside (what a restart does)."""
 
     def fault() -> float:
-        from swe_gym_env.cleanup import project_containers
-        from swe_gym_env.docker_sandbox import RUN_ID, get_client
+        from swe_gym_env.backends.docker.cleanup import project_containers
+        from swe_gym_env.backends.docker.client import RUN_ID, get_client
 
         started = time.monotonic()
         victims = [c for c in project_containers(get_client(), RUN_ID) if c.status == "running"]
@@ -324,103 +318,6 @@ def kill_containers_fault(fraction: float = 0.5) -> Any:
 
 
 # -- daemons ---------------------------------------------------------------------------------------
-def wait_for_daemon(base_url: str | None, timeout: float = 90.0) -> bool:
-    import docker
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
-            client.ping()
-            client.close()
-            return True
-        except Exception:  # not up yet
-            time.sleep(0.5)
-    return False
-
-
-def _stop(pid: int, timeout: float = 60.0, group: bool = False) -> None:
-    """SIGTERM, then SIGKILL (to the whole process group with ``group``) after ``timeout`` s."""
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    if group:
-        os.killpg(pid, signal.SIGKILL)  # dockerd and the containerd it started
-    else:
-        os.kill(pid, signal.SIGKILL)
-
-
-class PrivateDaemon:
-    """A dockerd of our own (root): own socket, data root, exec root and containerd; no bridge/iptables."""
-
-    def __init__(self) -> None:
-        self.argv = [
-            "dockerd",
-            "--host", f"unix://{PRIVATE['socket']}",
-            "--data-root", PRIVATE["data_root"],
-            "--exec-root", PRIVATE["exec_root"],
-            "--pidfile", PRIVATE["pidfile"],
-            "--bridge", "none",
-            "--iptables=false",
-            "--ip-masq=false",
-            "--shutdown-timeout", "3",
-        ]  # fmt: skip
-        self.process: subprocess.Popen[bytes] | None = None
-        self.url = f"unix://{PRIVATE['socket']}"
-
-    def start(self) -> None:
-        if os.geteuid() != 0 or shutil.which("dockerd") is None:
-            raise SystemExit("--daemon private needs root and dockerd on PATH")
-        Path(PRIVATE["socket"]).parent.mkdir(parents=True, exist_ok=True)
-        with open(PRIVATE["log"], "ab") as out:
-            self.process = subprocess.Popen(self.argv, stdout=out, stderr=out, start_new_session=True)
-        if not wait_for_daemon(self.url):
-            raise SystemExit(f"the private dockerd did not come up; see {PRIVATE['log']}")
-
-    def restart(self) -> float:
-        started = time.monotonic()
-        assert self.process is not None
-        # dockerd logs "shutdown complete" within a second but may then wait on its containerd for a
-        # minute: past 10 s the whole group is killed (the containers die either way)
-        _stop(self.process.pid, timeout=10, group=True)
-        self.process.wait()
-        self.start()
-        return time.monotonic() - started
-
-    def load_images(self, images: list[str]) -> None:
-        import docker
-
-        source, target = docker.from_env(), docker.DockerClient(base_url=self.url)
-        missing = [image for image in images if not _has_image(target, image)]
-        for image in missing:  # streamed: an image is a few hundred MB
-            log.warning("loading %s into the private daemon", image)
-            for _ in target.api.load_image(source.api.get_image(image, chunk_size=1 << 20)):
-                pass
-
-    def stop(self, remove_data: bool = True) -> None:
-        if self.process is not None and self.process.poll() is None:
-            _stop(self.process.pid, timeout=20, group=True)
-            self.process.wait()
-        if remove_data:
-            shutil.rmtree(PRIVATE["data_root"], ignore_errors=True)
-            shutil.rmtree(PRIVATE["exec_root"], ignore_errors=True)
-
-
-def _has_image(client: Any, image: str) -> bool:
-    import docker.errors
-
-    try:
-        client.images.get(image)
-        return True
-    except docker.errors.ImageNotFound:
-        return False
-
-
 def restart_main_daemon() -> float:
     """Stop the host's hand-started dockerd (SIGTERM) and start it again with the same command line."""
     pids = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True, check=False).stdout.split()
@@ -429,7 +326,7 @@ def restart_main_daemon() -> float:
     pid = int(pids[0])
     argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
     started = time.monotonic()
-    _stop(pid)
+    stop_process(pid)
     with open("/tmp/dockerd.log", "ab") as out:
         subprocess.Popen([arg.decode() for arg in argv], stdout=out, stderr=out, start_new_session=True)
     if not wait_for_daemon(None):
@@ -440,7 +337,7 @@ def restart_main_daemon() -> float:
 # -- entry points ----------------------------------------------------------------------------------
 def child_main(num_envs: int, network: str) -> int:
     """A soak that runs until killed; prints "ready <run id>" once it is stepping."""
-    from swe_gym_env.docker_sandbox import RUN_ID
+    from swe_gym_env.backends.docker.client import RUN_ID
 
     def ready() -> None:
         print("ready", RUN_ID, flush=True)
@@ -469,13 +366,13 @@ def main(argv: list[str] | None = None) -> int:
     private = None
     fault = kill_containers_fault() if args.kill_containers else None
     if args.daemon == "private":
-        private = PrivateDaemon()
+        private = PrivateDaemon("soak")
         fault = private.restart
     elif args.daemon == "main":
         fault = restart_main_daemon
     try:
         if private is not None:
-            from swe_gym_env.task import load_tasks
+            from swe_gym_env.tasks.task import load_tasks
 
             private.start()
             private.load_images(sorted({task.image for task in load_tasks("builtin")}))

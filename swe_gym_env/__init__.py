@@ -8,7 +8,7 @@ from __future__ import annotations
 import gymnasium as gym
 
 from .errors import ConfigError, Failure, InfraError, SweGymError, TaskError
-from .task import Task, load_tasks, task_from_row, write_tasks
+from .tasks import Task, load_tasks, task_from_row, write_tasks
 
 __version__ = "0.1.0"
 __all__ = [

@@ -23,28 +23,38 @@ from .errors import SweGymError
 
 
 def _cmd_gc(args: argparse.Namespace) -> int:
-    from .cleanup import gc, sweep_orphans
+    from .backends.docker.cleanup import gc, remove_orphans
 
-    removed = sweep_orphans() if args.orphans else gc(run_id=args.run)
+    if args.ray:
+        from .backends.ray.backend import gc_cluster
+
+        if args.run:
+            raise SweGymError("--run and --ray do not go together: a run's containers live on one node")
+        counts = gc_cluster(args.ray, all_runs=not args.orphans)
+        for node_id, count in counts.items():
+            print(f"node {node_id[:12]}: removed {count} container(s)")
+        print(f"removed {sum(counts.values())} container(s) on {len(counts)} node(s)")
+        return 0
+    removed = remove_orphans() if args.orphans else gc(run_id=args.run)
     print(f"removed {removed} container(s)")
     return 0
 
 
 def _cmd_engine(args: argparse.Namespace) -> int:
-    from .engine import ensure_engine
+    from .backends.docker.engine import ensure_engine
 
     print(ensure_engine())
     return 0
 
 
 def _cmd_setup(args: argparse.Namespace) -> int:
-    from .builtin import ensure_images
-    from .engine import ensure_engine
+    from .backends.docker.builtin_images import ensure_images
+    from .backends.docker.engine import ensure_engine
 
     ensure_engine()
 
     tags = ensure_images(pull_policy=args.pull_policy)
-    from .images import base_image_tag
+    from .backends.docker.images import base_image_tag
 
     print(f"base image: {base_image_tag()}")
     for library, tag in tags.items():
@@ -74,8 +84,8 @@ def _progress_bars():
 
 
 def _cmd_images_list(args: argparse.Namespace) -> int:
-    from .docker_sandbox import get_client
-    from .images import list_project_images
+    from .backends.docker.client import get_client
+    from .backends.docker.images import list_project_images
 
     total = 0
     for image in sorted(list_project_images(get_client()), key=lambda i: (i.tags or [""])[0]):
@@ -88,8 +98,8 @@ def _cmd_images_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_images_base(args: argparse.Namespace) -> int:
-    from .docker_sandbox import get_client
-    from .images import ensure_base_image
+    from .backends.docker.client import get_client
+    from .backends.docker.images import ensure_base_image
 
     print(ensure_base_image(get_client(), args.pull_policy))
     return 0
@@ -102,8 +112,8 @@ def _cmd_images_build(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from .docker_sandbox import get_client
-    from .images import ensure_base_image
+    from .backends.docker.client import get_client
+    from .backends.docker.images import ensure_base_image
     from .synth.repo import parse_source
     from .synth.run import expand_sources
 
@@ -112,7 +122,7 @@ def _cmd_images_build(args: argparse.Namespace) -> int:
     specs: list[str] = []
     for item in args.sources or ["builtin:all"]:
         if item.endswith((".json", ".jsonl", ".jsonl.gz", ".parquet")):
-            from .task import load_tasks
+            from .tasks.task import load_tasks
 
             specs += sorted({(t.extra.get("synth") or {}).get("source", "") for t in load_tasks(item)} - {""})
         else:
@@ -130,9 +140,9 @@ def _cmd_images_build(args: argparse.Namespace) -> int:
 def _cmd_images_validate(args: argparse.Namespace) -> int:
     """No way back to a fix: repository images hold no .git; a task's reset state holds one commit
     and nothing else (no refs HEAD does not reach, stashes, reflog, unreachable objects, remotes)."""
-    from .docker_sandbox import DockerBackend
-    from .images import no_way_back
-    from .task import load_tasks
+    from .backends.docker.backend import DockerBackend
+    from .backends.docker.images import no_way_back
+    from .tasks.task import load_tasks
 
     tasks = load_tasks(args.source)
     if args.limit:
@@ -158,10 +168,11 @@ def _cmd_images_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_images_prune(args: argparse.Namespace) -> int:
-    from .builtin import repo_image_tag, libraries
-    from .docker_sandbox import get_client
-    from .images import prune_images
-    from .task import load_tasks
+    from .backends.docker.builtin_images import repo_image_tag
+    from .backends.docker.client import get_client
+    from .backends.docker.images import prune_images
+    from .tasks.builtin import libraries
+    from .tasks.task import load_tasks
 
     keep = {repo_image_tag(name) for name in libraries()}
     for source in args.keep or []:
@@ -174,7 +185,7 @@ def _cmd_images_prune(args: argparse.Namespace) -> int:
 
 
 def _cmd_tasks_list(args: argparse.Namespace) -> int:
-    from .task import load_tasks
+    from .tasks.task import load_tasks
 
     for task in load_tasks(args.source, split=args.split, family=args.family):
         if args.json:
@@ -190,8 +201,8 @@ def _cmd_tasks_convert(args: argparse.Namespace) -> int:
     """Rows of any source -> swebench 5.x JSONL (image, eval_script, log_parser derived where possible)."""
     from collections import Counter
 
-    from .sources import missing_reasons
-    from .task import load_tasks, write_tasks
+    from .tasks.sources import missing_reasons
+    from .tasks.task import load_tasks, write_tasks
 
     tasks = load_tasks(args.source, split=args.split, family=args.family, eval_scripts=args.eval_scripts)
     write_tasks(tasks, args.out)
@@ -209,7 +220,7 @@ def _cmd_tasks_synth(args: argparse.Namespace) -> int:
 
     from .synth.pipeline import SynthConfig
     from .synth.run import synthesize
-    from .task import write_tasks
+    from .tasks.task import write_tasks
 
     config = dataclasses.replace(
         SynthConfig(), max_tasks=args.max_tasks, workers=args.workers, seed=args.seed, canaries=args.canaries,
@@ -240,10 +251,10 @@ def _cmd_tasks_validate(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from .docker_sandbox import DockerBackend
+    from .backends.docker.backend import DockerBackend
     from .grading import Grader
-    from .task import load_tasks
-    from .validation import validate_task
+    from .grading.validation import validate_task
+    from .tasks.task import load_tasks
 
     tasks = load_tasks(args.source, split=args.split, instance_ids=args.instances or None)
     backend = DockerBackend(pull_policy=args.pull_policy, pool_size=args.workers * 2)
@@ -272,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gc", help="remove every container the project made (or one run's)")
     p.add_argument("--run", help="only this run id (the label swe-gym-env.run)")
     p.add_argument("--orphans", action="store_true", help="only containers of processes on this host that have died")
+    p.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
+                   help="sweep every node of a Ray cluster (the one at ADDRESS, default RAY_ADDRESS or a local one)")
     p.set_defaults(func=_cmd_gc)
 
     p = sub.add_parser("engine", help="make sure a Docker engine runs (installs and starts one as root)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import logging
 import os
 from collections.abc import Sequence
@@ -12,12 +12,13 @@ import gymnasium as gym
 from gymnasium import spaces
 
 from .actions import ActionError, ToolCall, parse_action
+from .backends.base import Limits, Sandbox, format_observation
+from .backends.factory import make_backend, resolve_limits
+from .backends.workspace import DiffError
 from .errors import ConfigError, Failure, InfraError
-from .grading import GradeReport, check_gradable, patch_similarity
-from .sandbox import Limits, Sandbox, format_observation
-from .task import Task, load_tasks
+from .grading import GradeReport, check_gradable, make_grader, patch_similarity
+from .tasks.task import Task, load_tasks
 from .tools import Editor, ToolError, tool_schemas
-from .workspace import DiffError
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class SWEEnv(gym.Env[str, Any]):
         warm_pool: int | None = None,
         pool_memory: str | int | None = "4g",
         exec_mode: str = "session",
+        ray_address: str | None = None,
     ) -> None:
         if max_steps < 1:
             raise ConfigError(f"max_steps must be at least 1, got {max_steps}")
@@ -121,16 +123,14 @@ class SWEEnv(gym.Env[str, Any]):
         if reward == "tests":
             for task in self.tasks:
                 check_gradable(task)
-        limits = limits or Limits()
-        if command_timeout is not None:
-            limits = dataclasses.replace(limits, command_timeout=command_timeout)
-        self.backend = _make_backend(backend, limits, network, pull_policy, warm_pool, pool_memory, exec_mode)
+        self.backend = make_backend(
+            backend, limits=resolve_limits(limits, command_timeout), network=network, pull_policy=pull_policy,
+            warm_pool=warm_pool, pool_memory=pool_memory, exec_mode=exec_mode, ray_address=ray_address,
+        )
         self._owns_backend = isinstance(backend, str)
         if self._owns_backend and hasattr(self.backend, "predict_next"):
-            from .pool import predict_next_task
-
-            self.backend.predict_next = lambda: predict_next_task(self)
-        self.grader = self.backend.grader(timeout=grading_timeout)
+            self.backend.predict_next = self.peek_next_task
+        self.grader = make_grader(self.backend, timeout=grading_timeout)
         self.max_steps = max_steps
         self.reward_mode = reward
         self.grade_on_truncation = grade_on_truncation
@@ -149,6 +149,7 @@ class SWEEnv(gym.Env[str, Any]):
         self._format_errors = 0
         self._tool_errors = 0
         self._last_observation = ""
+        self._node_id: str | None = None  # the cluster node of this episode's sandbox (Ray backend)
 
     # -- episode lifecycle -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
@@ -164,10 +165,12 @@ class SWEEnv(gym.Env[str, Any]):
             self.task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         self._steps = self._format_errors = self._tool_errors = 0
         self._failure = None
+        self._node_id = None
         self._done = False
         for attempt in range(self.start_attempts):
             try:
                 self.sandbox = self.backend.start(self.task)
+                self._node_id = getattr(self.sandbox, "node_id", None)
                 self._editor = Editor(self.sandbox)
                 self._failure = None
                 break
@@ -178,6 +181,19 @@ class SWEEnv(gym.Env[str, Any]):
         self._last_observation = observation
         info = self._info(tools=[dict(schema) for schema in self.tools], repo=self.task.repo)
         return observation, info
+
+    def peek_next_task(self) -> Task | None:
+        """The task ``reset()`` will draw next when called without a seed or a task_id.
+
+        It repeats :meth:`reset`'s draw (``tasks[np_random.integers(len(tasks))]``) on a copy of the
+        env's generator, so it changes nothing; a warm pool uses it to prepare that task ahead.
+        """
+        if not self.tasks:
+            return None
+        if len(self.tasks) == 1:
+            return self.tasks[0]
+        rng = copy.deepcopy(self.np_random)
+        return self.tasks[int(rng.integers(len(self.tasks)))]
 
     def prompt(self, task: Task) -> str:
         return self.prompt_template.format(repo=task.repo, problem_statement=task.problem_statement.strip())
@@ -271,6 +287,8 @@ class SWEEnv(gym.Env[str, Any]):
             "tool_errors": self._tool_errors,
         }
         info.update(extra)
+        if self._node_id is not None:
+            info["node_id"] = self._node_id
         if self._failure is not None:
             info["failure"] = self._failure.as_dict()
         return info
@@ -293,35 +311,3 @@ class SWEEnv(gym.Env[str, Any]):
             self.backend.close()  # drains the warm pool; a backend passed in belongs to the caller
         super().close()
 
-
-def _make_backend(
-    backend: str | Any,
-    limits: Limits,
-    network: str,
-    pull_policy: str,
-    warm_pool: int | None = None,
-    pool_memory: str | int | None = "4g",
-    exec_mode: str = "session",
-) -> Any:
-    if backend == "docker":
-        from .docker_sandbox import EXEC_MODES, DockerBackend
-
-        if exec_mode not in EXEC_MODES:
-            raise ConfigError(f"exec_mode must be one of {EXEC_MODES}, got {exec_mode!r}")
-        if warm_pool is not None and warm_pool < 0:
-            raise ConfigError(f"warm_pool must be >= 0, got {warm_pool}")
-        return DockerBackend(
-            limits=limits,
-            network=network,
-            pull_policy=pull_policy,
-            warm_pool=3 if warm_pool is None else warm_pool,  # the next task, this one's grading, a spare
-            pool_memory=pool_memory,
-            exec_mode=exec_mode,
-        )
-    if backend == "fake":
-        from .fake import FakeBackend
-
-        return FakeBackend()
-    if isinstance(backend, str) or not hasattr(backend, "start"):
-        raise ConfigError(f"backend must be 'docker', 'fake' or an object with start(task), got {backend!r}")
-    return backend

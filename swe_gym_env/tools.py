@@ -12,7 +12,7 @@ import json
 import posixpath
 from typing import Any
 
-from .sandbox import WORKDIR, Sandbox, decode, quote
+from .backends.base import WORKDIR, Sandbox, decode, quote
 
 TOOL_SCHEMAS: list[dict[str, Any]] = [
     {

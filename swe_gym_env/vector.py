@@ -39,8 +39,11 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from .backends.base import Limits
+from .backends.factory import make_backend, resolve_limits
+from .env import SWEEnv
 from .errors import ConfigError, Failure, InfraError
-from .sandbox import Limits
+from .tasks.task import load_tasks
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +171,8 @@ class ThreadVectorEnv(VectorEnv):
         prefetch = getattr(self.backend, "prefetch", None)
         if prefetch is None or self._explicit_task[i]:
             return
-        from .pool import predict_next_task
-
         try:
-            upcoming = predict_next_task(self.envs[i].unwrapped)
+            upcoming = self.envs[i].unwrapped.peek_next_task()
             if upcoming is not None:
                 prefetch(upcoming)
         except Exception as error:  # a hint only
@@ -365,6 +366,7 @@ def make_vector_env(
     network: str = "internal",
     pull_policy: str = "missing",
     max_episode_steps: int | None = None,
+    ray_address: str | None = None,
     **env_kwargs: Any,
 ) -> ThreadVectorEnv:
     """The ``vector_entry_point`` of SWE-v0: N :class:`SWEEnv` sharing one backend, on threads.
@@ -374,43 +376,20 @@ def make_vector_env(
     grading, and spares) and whose client keeps a connection per thread. Every other keyword goes to
     :class:`SWEEnv` (``max_steps``, ``reward``, ``grading_timeout``, ...).
     """
-    import dataclasses
-
-    from .env import SWEEnv
-    from .task import load_tasks
-
     if num_envs < 1:
         raise ConfigError(f"num_envs must be at least 1, got {num_envs}")
     if max_episode_steps is not None:
         env_kwargs.setdefault("max_steps", max_episode_steps)
     task_list = load_tasks(tasks, split=split, instance_ids=instance_ids)
-    shared: Any = backend
-    owned = None
-    if backend == "docker":
-        from .docker_sandbox import EXEC_MODES, DockerBackend
-
-        if exec_mode not in EXEC_MODES:
-            raise ConfigError(f"exec_mode must be one of {EXEC_MODES}, got {exec_mode!r}")
-        limits = limits or Limits()
-        if command_timeout is not None:
-            limits = dataclasses.replace(limits, command_timeout=command_timeout)
-        workers = max_workers or num_envs
-        shared = owned = DockerBackend(
-            limits=limits,
-            network=network,
-            pull_policy=pull_policy,
-            pool_size=2 * workers + 8,  # env threads, their graders, pool workers, the reaper
-            warm_pool=2 * num_envs + 2 if warm_pool is None else warm_pool,
-            pool_memory=pool_memory,
-            exec_mode=exec_mode,
-        )
-    elif backend == "fake":
-        from .fake import FakeBackend
-
-        shared = owned = FakeBackend()
+    shared = make_backend(
+        backend, num_envs=num_envs, limits=resolve_limits(limits, command_timeout), network=network,
+        pull_policy=pull_policy, warm_pool=warm_pool, pool_memory=pool_memory, exec_mode=exec_mode,
+        max_workers=max_workers, ray_address=ray_address,
+    )
+    owned = shared if isinstance(backend, str) else None
 
     def make_one() -> SWEEnv:
-        return SWEEnv(task_list, backend=shared, network=network, pull_policy=pull_policy, **env_kwargs)
+        return SWEEnv(task_list, backend=shared, network=network, pull_policy=pull_policy, exec_mode=exec_mode, **env_kwargs)
 
     return ThreadVectorEnv(
         [make_one] * num_envs, autoreset_mode=autoreset_mode, max_workers=max_workers, backend=owned

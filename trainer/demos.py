@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swe_gym_env.patches import split_patch
-from swe_gym_env.task import Task
+from swe_gym_env.tasks.task import Task
 
 from .chat import ChatFormat
 from .envs import EnvPool
@@ -147,7 +147,7 @@ def format_call(call: Mapping[str, Any]) -> str:
 
 def starting_files(task: Task) -> dict[str, str] | None:
     """The files of a built-in task's starting state (None for other tasks)."""
-    from swe_gym_env.builtin import starting_files as builtin_files
+    from swe_gym_env.tasks.builtin import starting_files as builtin_files
 
     try:
         return builtin_files(task)

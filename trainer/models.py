@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from swe_gym_env.task import Task
+from swe_gym_env.tasks.task import Task
 
 from .config import TrainConfig
 from .demos import demo_actions, starting_files

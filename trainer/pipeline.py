@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from swe_gym_env.task import load_tasks
+from swe_gym_env.tasks.task import load_tasks
 
 from . import distributed
 from .config import TrainConfig, save_config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from swe_gym_env.task import Task
+from swe_gym_env.tasks.task import Task
 
 from .config import TrainConfig
 

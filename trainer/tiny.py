@@ -148,8 +148,8 @@ def build_model(tokenizer, config: TinyConfig):
 
 def tokenizer_corpus(tasks, extra: Iterable[str] = ()) -> list[str]:
     """Text to train the tokenizer on: library sources, the tasks' prompts, the tool formats, ``extra``."""
-    from swe_gym_env.builtin import libraries, repo_files
     from swe_gym_env.env import PROMPT_TEMPLATE
+    from swe_gym_env.tasks.builtin import libraries, repo_files
     from swe_gym_env.tools import TOOL_SCHEMAS
 
     texts = []

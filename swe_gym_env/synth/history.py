@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SweGymError, TaskError
-from ..eval_script import pytest_eval_script
+from ..grading.eval_script import pytest_eval_script
+from ..grading.validation import measure, validate_task, with_test_lists
 from ..patches import make_patch
-from ..task import Task, task_from_row
-from ..validation import measure, validate_task, with_test_lists
+from ..tasks.task import Task, task_from_row
 from .mutate import functions
 from .pipeline import CREATED_AT, Progress, SynthConfig, SynthReport, _noop
 from .repo import RepoSource, commit_of_files, git_files, git_source, is_test_path, is_test_support
@@ -192,7 +192,7 @@ def synthesize_history(
     """Valid tasks from the commits of a local git repository (see the module docstring)."""
     import dataclasses
 
-    from ..docker_sandbox import DockerBackend
+    from ..backends.docker.backend import DockerBackend
     from ..grading import Grader
 
     snapshot = git_source(repo, rev, name=name, requirements=requirements)

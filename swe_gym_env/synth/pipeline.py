@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any, Self
 
 from ..errors import InfraError, SweGymError, TaskError
-from ..eval_script import pytest_eval_script
+from ..grading.eval_script import pytest_eval_script
+from ..grading.validation import validate_task
 from ..patches import make_patch
-from ..task import Task, task_from_row
-from ..validation import validate_task
+from ..tasks.task import Task, task_from_row
 from . import driver as driver_module
 from .hidden import hide_tests
 from .mutate import OPERATORS, Mutation, interleave, mutations
@@ -376,7 +376,7 @@ def synthesize_mutations(
     Without a ``backend`` one is made for the run and closed at its end (which waits until every
     container it started is removed).
     """
-    from ..docker_sandbox import DockerBackend
+    from ..backends.docker.backend import DockerBackend
 
     if backend is not None:
         return _synthesize_mutations(source, config, backend, progress)

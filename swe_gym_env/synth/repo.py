@@ -8,7 +8,7 @@ Three kinds of source, all of them plain files in memory:
 - ``dir:<path>`` / ``git:<path>[@<rev>]``: a directory, or one commit of a local git repository.
 
 The repository image holds the files under /testbed with no ``.git`` and the pinned dependencies
-installed (see :class:`swe_gym_env.images.RepoImage`); the package itself is imported from the
+installed (see :class:`swe_gym_env.backends.docker.images.RepoImage`); the package itself is imported from the
 working copy, never installed, so the fixed code exists nowhere else in the image.
 """
 
@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..backends.docker.images import RepoImage, build_repo_image, host_wheels, index_reachable
+from ..backends.workspace import COMMIT_ENV
 from ..errors import TaskError
-from ..images import RepoImage, build_repo_image, host_wheels, index_reachable
-from ..workspace import COMMIT_ENV
 
 log = logging.getLogger(__name__)
 
@@ -142,19 +142,19 @@ class RepoSource:
 
     def image_tag(self) -> str:
         if self.origin.get("kind") == "builtin":
-            from ..builtin import repo_image_tag
+            from ..backends.docker.builtin_images import repo_image_tag
 
             return repo_image_tag(self.origin["library"])
         return self.recipe().tag()
 
     def ensure_image(self, client: Any = None, pull_policy: str = "missing") -> str:
         """Build the repository image when it is missing (content-tagged: never rebuilt); returns its tag."""
-        from ..docker_sandbox import get_client
-        from ..images import ensure_base_image
+        from ..backends.docker.client import get_client
+        from ..backends.docker.images import ensure_base_image
 
         client = client or get_client()
         if self.origin.get("kind") == "builtin":
-            from ..builtin import ensure_images
+            from ..backends.docker.builtin_images import ensure_images
 
             return ensure_images(client, pull_policy, only=[self.origin["library"]])[self.origin["library"]]
         base = ensure_base_image(client, pull_policy)
@@ -182,7 +182,7 @@ def _python_path(files: Mapping[str, bytes]) -> tuple[str, ...]:
 
 
 def builtin_source(library: str) -> RepoSource:
-    from ..builtin import REPO_OWNER, repo_files
+    from ..tasks.builtin import REPO_OWNER, repo_files
 
     files = repo_files(library)
     version = "0.1"
@@ -403,7 +403,7 @@ def parse_source(text: str, **kwargs: Any) -> RepoSource:
 
 
 def commit_of_files(files: Mapping[str, bytes]) -> str:
-    """The hash of the single commit :mod:`swe_gym_env.workspace` makes of ``files`` at reset.
+    """The hash of the single commit :mod:`swe_gym_env.backends.workspace` makes of ``files`` at reset.
 
     The files are written as the image build writes them (``*.sh`` executable, the rest 0644),
     committed with the fixed identity and date, ``.gitignore`` honoured.

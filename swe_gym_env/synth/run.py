@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import ConfigError
-from ..task import Task
+from ..tasks.task import Task
 from .pipeline import SynthConfig, SynthReport, synthesize_mutations
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ ProgressFactory = Callable[[str], Callable[[str, int, int], None]]
 
 def expand_sources(specs: Sequence[str]) -> list[str]:
     """``builtin:all`` -> one spec per built-in library; everything else as given."""
-    from ..builtin import libraries
+    from ..tasks.builtin import libraries
 
     out: list[str] = []
     for spec in specs:

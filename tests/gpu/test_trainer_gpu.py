@@ -11,7 +11,6 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(),
 @pytest.fixture(scope="module")
 def tiny():
     import swe_gym_env
-
     from trainer.demos import demo_actions, starting_files
     from trainer.tiny import TinyConfig, build_model, tokenizer_corpus, train_tokenizer
 

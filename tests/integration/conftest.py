@@ -11,12 +11,12 @@ import os
 
 import pytest
 
-from swe_gym_env.engine import daemon_answers
+from swe_gym_env.backends.docker.engine import daemon_answers
 
 
 def _leftovers():
-    from swe_gym_env.cleanup import _pid_alive, project_containers
-    from swe_gym_env.docker_sandbox import HOSTNAME, LABEL, get_client
+    from swe_gym_env.backends.docker.cleanup import _pid_alive, project_containers
+    from swe_gym_env.backends.docker.client import HOSTNAME, LABEL, get_client
 
     left = []
     for container in project_containers(get_client()):
@@ -33,7 +33,7 @@ def docker_session():
         if os.environ.get("SWE_GYM_REQUIRE_DOCKER") == "1":
             pytest.fail("SWE_GYM_REQUIRE_DOCKER=1 but no Docker daemon answers (run `swe-gym-env engine`)")
         pytest.skip("no Docker daemon: integration tests need one (`make test` installs and starts it)")
-    from swe_gym_env.builtin import ensure_images
+    from swe_gym_env.backends.docker.builtin_images import ensure_images
 
     ensure_images(pull_policy="never")
     yield

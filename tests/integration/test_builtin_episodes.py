@@ -3,12 +3,11 @@
 import gymnasium as gym
 import pytest
 from gymnasium.utils.env_checker import check_env
+from steps import apply_patch_with_tools, bash, submit
 
 import swe_gym_env
-from swe_gym_env.builtin.generate import wrong_patch
-from swe_gym_env.builtin.specs import ALL_SPECS
-
-from steps import apply_patch_with_tools, bash, submit
+from swe_gym_env.synth.builtin import wrong_patch
+from swe_gym_env.tasks.builtin.specs import ALL_SPECS
 
 TASKS = {task.instance_id: task for task in swe_gym_env.load_tasks("builtin")}
 SPECS = {spec.instance_id: spec for spec in ALL_SPECS}

@@ -1,19 +1,15 @@
 """Nothing is left behind: not after close, not after SIGINT, not after SIGKILL once gc (or the next run) sweeps."""
 
-import os
 import signal
 import subprocess
 import sys
-import time
 
-import pytest
-
-from swe_gym_env.cleanup import project_containers
-from swe_gym_env.docker_sandbox import LABEL, get_client
+from swe_gym_env.backends.docker.cleanup import project_containers
+from swe_gym_env.backends.docker.client import LABEL, get_client
 
 CHILD = """
 import sys, time
-from swe_gym_env.docker_sandbox import RUN_ID
+from swe_gym_env.backends.docker.client import RUN_ID
 from swe_gym_env.env import SWEEnv
 envs = [SWEEnv(tasks="builtin") for _ in range(2)]
 for seed, env in enumerate(envs):
@@ -78,9 +74,9 @@ def test_the_next_run_sweeps_what_a_killed_run_left():
 
 UNTRACKED = """
 import sys
-from swe_gym_env.docker_sandbox import RUN_ID, get_client, labels_for
+from swe_gym_env.backends.docker.client import RUN_ID, get_client, labels_for
 from swe_gym_env.env import SWEEnv
-from swe_gym_env.images import base_image_tag
+from swe_gym_env.backends.docker.images import base_image_tag
 env = SWEEnv(tasks="builtin")
 env.reset(seed=0)
 # what an interrupt during create leaves: a container of this process that no sandbox object knows

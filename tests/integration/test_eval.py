@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import swe_gym_env
-from swe_gym_env.builtin.generate import wrong_patch
-from swe_gym_env.builtin.specs import ALL_SPECS
+from swe_gym_env.synth.builtin import wrong_patch
+from swe_gym_env.tasks.builtin.specs import ALL_SPECS
 from trainer.eval import EvalSettings, ScriptedFactory, run_eval
 from trainer.eval.openai_agent import OpenAIClient, OpenAIFactory
 

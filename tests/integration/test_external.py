@@ -17,11 +17,12 @@ import pytest
 from steps import git
 
 from swe_gym_env import load_tasks
-from swe_gym_env.docker_sandbox import DockerBackend, get_client
+from swe_gym_env.backends.docker.backend import DockerBackend
+from swe_gym_env.backends.docker.client import get_client
+from swe_gym_env.backends.docker.images import base_image_tag, build_image, no_way_back, sanitize_image
 from swe_gym_env.errors import ImageNotFoundError
 from swe_gym_env.grading import Grader
-from swe_gym_env.images import base_image_tag, build_image, no_way_back, sanitize_image
-from swe_gym_env.sources import legacy_eval_script
+from swe_gym_env.tasks.sources import legacy_eval_script
 
 pytestmark = pytest.mark.docker
 

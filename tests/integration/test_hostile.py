@@ -6,10 +6,10 @@ import time
 
 import docker
 import pytest
-
-from swe_gym_env.docker_sandbox import NETWORK_NAME
-from swe_gym_env.sandbox import Limits
 from steps import bash
+
+from swe_gym_env.backends.base import Limits
+from swe_gym_env.backends.docker.network import NETWORK_NAME
 
 LIMITS = Limits(command_timeout=3, memory="512m", pids=128, max_file_size=64 << 20, output_head=2000, output_tail=500)
 

@@ -7,19 +7,19 @@ import dataclasses
 
 import pytest
 
-from swe_gym_env.docker_sandbox import get_client
-from swe_gym_env.errors import InfraError
-from swe_gym_env.images import (
+from swe_gym_env.backends.docker.client import get_client
+from swe_gym_env.backends.docker.images import (
     RepoImage,
     base_image_tag,
     build_repo_image,
     build_repo_images,
     host_pip_settings,
-    host_reachable,
     image_exists,
     image_size,
     prune_images,
 )
+from swe_gym_env.errors import InfraError
+from swe_gym_env.reachability import host_reachable
 
 pytestmark = pytest.mark.docker
 

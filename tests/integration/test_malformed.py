@@ -1,6 +1,5 @@
 """Malformed actions against the real env: an observation that says what was wrong, never an exception."""
 
-import pytest
 
 ACTIONS = [
     ("", "empty"),

@@ -3,10 +3,10 @@
 import shlex
 
 import pytest
+from steps import bash
 
 import swe_gym_env
-from swe_gym_env.builtin import starting_files
-from steps import bash
+from swe_gym_env.tasks.builtin import starting_files
 
 TASKS = swe_gym_env.load_tasks("builtin")
 

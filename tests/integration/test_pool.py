@@ -3,11 +3,12 @@
 import os
 
 import pytest
-
 from steps import bash
-from swe_gym_env.cleanup import project_containers
-from swe_gym_env.docker_sandbox import LABEL, RUN_ID, DockerBackend, get_client
-from swe_gym_env.task import load_tasks
+
+from swe_gym_env.backends.docker.backend import DockerBackend
+from swe_gym_env.backends.docker.cleanup import project_containers
+from swe_gym_env.backends.docker.client import LABEL, RUN_ID, get_client
+from swe_gym_env.tasks.task import load_tasks
 
 pytestmark = pytest.mark.docker
 

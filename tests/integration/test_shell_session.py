@@ -1,11 +1,11 @@
 """The persistent shell in real containers: terminal semantics, the wrapper's guarantees, recovery."""
 
 import pytest
-
 from steps import apply_patch_with_tools, bash, submit
-from swe_gym_env.docker_sandbox import DockerBackend
-from swe_gym_env.sandbox import Limits
-from swe_gym_env.task import load_tasks
+
+from swe_gym_env.backends.base import Limits
+from swe_gym_env.backends.docker.backend import DockerBackend
+from swe_gym_env.tasks.task import load_tasks
 
 pytestmark = pytest.mark.docker
 

@@ -10,16 +10,16 @@ import pytest
 from steps import git as run_git
 
 from swe_gym_env import load_tasks, write_tasks
-from swe_gym_env.builtin import repo_files
-from swe_gym_env.builtin.spec import Edit, EditError, edit_files
-from swe_gym_env.builtin.specs import ALL_SPECS
-from swe_gym_env.docker_sandbox import DockerBackend
+from swe_gym_env.backends.docker.backend import DockerBackend
+from swe_gym_env.backends.docker.images import no_way_back
 from swe_gym_env.errors import TaskError
-from swe_gym_env.images import no_way_back
 from swe_gym_env.synth.history import candidate_commits, synthesize_history
 from swe_gym_env.synth.pipeline import SynthConfig, synthesize_mutations
 from swe_gym_env.synth.repo import builtin_source, pypi_source
 from swe_gym_env.synth.statements import leaks, patch_lines
+from swe_gym_env.tasks.builtin import repo_files
+from swe_gym_env.tasks.builtin.spec import Edit, EditError, edit_files
+from swe_gym_env.tasks.builtin.specs import ALL_SPECS
 
 pytestmark = pytest.mark.docker
 
@@ -161,7 +161,8 @@ def test_offline_nothing_waits_on_the_network(monkeypatch, tmp_path):
     """SWE_GYM_OFFLINE=1: cached sources load, uncached ones fail at once, no pull is tried."""
     import time
 
-    from swe_gym_env.images import ensure_image, host_reachable, registry_reachable
+    from swe_gym_env.backends.docker.images import ensure_image, registry_reachable
+    from swe_gym_env.reachability import host_reachable
 
     monkeypatch.setenv("SWE_GYM_OFFLINE", "1")
     host_reachable.cache_clear()
@@ -170,7 +171,7 @@ def test_offline_nothing_waits_on_the_network(monkeypatch, tmp_path):
     with pytest.raises(TaskError, match="SWE_GYM_OFFLINE"):
         pypi_source("inflection==0.5.1", cache_dir=tmp_path)
     with pytest.raises(Exception, match="not reachable|offline"):
-        from swe_gym_env.docker_sandbox import get_client
+        from swe_gym_env.backends.docker.client import get_client
 
         ensure_image(get_client(), "swebench/sweb.eval.x86_64.nothing_1776_here-1:latest", "missing")
     assert time.monotonic() - started < 5

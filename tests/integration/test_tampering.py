@@ -1,9 +1,9 @@
 """Gaming the judge gets 0.0: edited tests, conftest hooks, pytest config, deleted tests, patched pytest."""
 
 import pytest
+from steps import bash, submit
 
 import swe_gym_env
-from steps import bash, submit
 
 TASK = next(t for t in swe_gym_env.load_tasks("builtin") if t.instance_id == "swe-gym__textkit-1")
 HIDDEN_FILE = "tests/test_wrap.py"

@@ -8,9 +8,9 @@ import pytest
 from gymnasium.vector import AutoresetMode
 
 import swe_gym_env  # noqa: F401  (registers SWE-v0)
-from swe_gym_env.cleanup import project_containers
-from swe_gym_env.docker_sandbox import LABEL, RUN_ID, get_client
-from swe_gym_env.task import load_tasks
+from swe_gym_env.backends.docker.cleanup import project_containers
+from swe_gym_env.backends.docker.client import LABEL, RUN_ID, get_client
+from swe_gym_env.tasks.task import load_tasks
 
 pytestmark = pytest.mark.docker
 

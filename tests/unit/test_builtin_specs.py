@@ -27,9 +27,9 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from swe_gym_env.builtin import spec as spec_module
-from swe_gym_env.builtin.spec import Edit, TaskSpec, apply_edits
-from swe_gym_env.builtin.specs import ALL_SPECS
+from swe_gym_env.tasks.builtin import spec as spec_module
+from swe_gym_env.tasks.builtin.spec import Edit, TaskSpec, apply_edits
+from swe_gym_env.tasks.builtin.specs import ALL_SPECS
 
 REPOS = Path(spec_module.__file__).resolve().parent / "repos"
 MIN_TESTS = 15

@@ -3,10 +3,10 @@
 import pytest
 
 from swe_gym_env import load_tasks
-from swe_gym_env.builtin import libraries, repo_files, starting_files
-from swe_gym_env.builtin.generate import task_for
-from swe_gym_env.builtin.specs import ALL_SPECS
 from swe_gym_env.patches import apply_patch
+from swe_gym_env.synth.builtin import task_for
+from swe_gym_env.tasks.builtin import libraries, repo_files, starting_files
+from swe_gym_env.tasks.builtin.specs import ALL_SPECS
 
 TASKS = {task.instance_id: task for task in load_tasks("builtin")}
 
@@ -22,7 +22,7 @@ def test_row_is_up_to_date_with_its_spec(spec):
     stored = TASKS[spec.instance_id]
     for name in ("image", "base_commit", "setup_patch", "patch", "test_patch", "eval_script", "problem_statement"):
         assert getattr(stored, name) == getattr(fresh, name), (
-            f"{name} is stale: run `make tasks` (python -m swe_gym_env.builtin.generate)"
+            f"{name} is stale: run `make tasks` (python -m swe_gym_env.synth.builtin)"
         )
 
 

@@ -6,9 +6,9 @@ from gymnasium.utils.env_checker import check_env
 
 import swe_gym_env
 from swe_gym_env import ConfigError
+from swe_gym_env.backends.fake import FakeBackend
 from swe_gym_env.env import SWEEnv
 from swe_gym_env.errors import SandboxStartError
-from swe_gym_env.fake import FakeBackend
 
 TASKS = swe_gym_env.load_tasks("builtin")
 

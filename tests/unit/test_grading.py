@@ -1,9 +1,9 @@
 import pytest
 
 from swe_gym_env import TaskError, load_tasks
-from swe_gym_env.eval_script import canary_in, pytest_eval_script
-from swe_gym_env.eval_script import test_patch_files as hidden_test_files
 from swe_gym_env.grading import ProtectedPaths, check_gradable, patch_similarity
+from swe_gym_env.grading.eval_script import canary_in, pytest_eval_script
+from swe_gym_env.grading.eval_script import test_patch_files as hidden_test_files
 from swe_gym_env.patches import make_patch
 
 TASK = load_tasks("builtin")[0]

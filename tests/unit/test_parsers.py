@@ -16,7 +16,7 @@ from swebench.harness.utils import make_test_spec
 
 from swe_gym_env.grading import Grader
 from swe_gym_env.grading import TestRun as Run
-from swe_gym_env.task import task_from_row
+from swe_gym_env.tasks.task import task_from_row
 
 LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
 

@@ -1,6 +1,7 @@
 import pytest
 
-from swe_gym_env.sandbox import ExecResult, Limits, decode, format_observation, parse_wrapper_output, wrapper_argv
+from swe_gym_env.backends.base import ExecResult, Limits, decode, format_observation
+from swe_gym_env.backends.wrapper import parse_wrapper_output, wrapper_argv
 
 
 def test_parse_plain_output():

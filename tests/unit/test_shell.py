@@ -14,8 +14,8 @@ import uuid
 
 import pytest
 
-from swe_gym_env.sandbox import Limits
-from swe_gym_env.shell import (
+from swe_gym_env.backends.base import Limits
+from swe_gym_env.backends.docker.shell import (
     STDERR,
     STDOUT,
     DockerExecChannel,

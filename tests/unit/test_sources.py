@@ -9,7 +9,7 @@ import pytest
 from swe_gym_env import TaskError, load_tasks, write_tasks
 from swe_gym_env.grading import check_gradable
 from swe_gym_env.patches import apply_patch, make_patch
-from swe_gym_env.sources import (
+from swe_gym_env.tasks.sources import (
     MISSING_KEY,
     complete_row,
     family_of_dataset,

@@ -199,7 +199,7 @@ def test_statement_helpers():
 
 
 def test_builtin_source_and_its_image_is_the_builtin_one():
-    from swe_gym_env.builtin import repo_image_tag
+    from swe_gym_env.backends.docker.builtin_images import repo_image_tag
 
     source = builtin_source("textkit")
     assert source.name == "swe-gym/textkit" and source.version
@@ -239,7 +239,7 @@ def test_directory_and_git_sources(tmp_path):
 
 
 def test_recipe_refuses_git_directories():
-    from swe_gym_env.images import RepoImage
+    from swe_gym_env.backends.docker.images import RepoImage
 
     with pytest.raises(ValueError, match=".git"):
         RepoImage("swe-gym-env/x", {".git/config": b""})
@@ -319,9 +319,9 @@ def test_driver_baseline_and_screening_on_the_host(textkit_copy, tmp_path):
 
 def test_shipped_synth_set_matches_the_builtin_libraries():
     """The shipped set is valid only for the libraries it was made from: catch drift here, not at reset."""
-    from swe_gym_env.builtin import repo_files, repo_image_tag
-    from swe_gym_env.synth import SYNTH_TASKS_FILE
-    from swe_gym_env.task import load_tasks
+    from swe_gym_env.backends.docker.builtin_images import repo_image_tag
+    from swe_gym_env.tasks.builtin import SYNTH_TASKS_FILE, repo_files
+    from swe_gym_env.tasks.task import load_tasks
 
     if not SYNTH_TASKS_FILE.is_file():
         pytest.skip("no shipped synthesized set")

@@ -1,6 +1,6 @@
 import pytest
 
-from swe_gym_env.fake import FakeSandbox
+from swe_gym_env.backends.fake import FakeSandbox
 from swe_gym_env.tools import TOOL_SCHEMAS, Editor, ToolError
 
 SOURCE = "def f(x):\n    return x + 1\n\n\ndef g(x):\n    return x + 1\n"

@@ -11,11 +11,10 @@ from gymnasium.vector import AutoresetMode
 
 import swe_gym_env
 from swe_gym_env import ConfigError
+from swe_gym_env.backends.base import ExecResult
+from swe_gym_env.backends.fake import FakeBackend
 from swe_gym_env.env import SWEEnv
 from swe_gym_env.errors import SandboxLostError, SandboxStartError
-from swe_gym_env.fake import FakeBackend
-from swe_gym_env.pool import predict_next_task
-from swe_gym_env.sandbox import ExecResult
 from swe_gym_env.vector import ThreadVectorEnv, make_vector_env
 
 TASKS = swe_gym_env.load_tasks("builtin")
@@ -198,11 +197,11 @@ def test_call_get_attr_set_attr_and_render():
     envs.close()
 
 
-def test_predict_next_task_matches_the_next_reset():
+def test_peek_next_task_matches_the_next_reset():
     env = SWEEnv("builtin", backend="fake")
     env.reset(seed=3)
     for _ in range(5):
-        predicted = predict_next_task(env)
+        predicted = env.peek_next_task()
         _, info = env.reset()
         assert info["task_id"] == predicted.instance_id
     env.close()

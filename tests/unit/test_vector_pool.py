@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from swe_gym_env.pool import Reaper, WarmPool, parse_size
+from swe_gym_env.backends.docker.pool import Reaper, WarmPool, parse_size
 
 
 @dataclass

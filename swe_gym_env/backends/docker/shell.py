@@ -4,7 +4,7 @@ One ``docker exec`` costs tens of milliseconds of daemon work; writing a line to
 already running costs well under one. :class:`ShellSession` keeps a bash running in the sandbox (its
 stdin and stdout are a byte channel: a hijacked docker exec socket, or plain pipes in the unit tests)
 and runs each command through :data:`SESSION_SCRIPT`'s ``__sg_run``, which keeps every guarantee of the
-stateless wrapper (:data:`swe_gym_env.sandbox.EXEC_WRAPPER`):
+stateless wrapper (:data:`swe_gym_env.backends.wrapper.EXEC_WRAPPER`):
 
 - the command runs in a child ``bash`` in a process group of its own; at the timeout the whole group
   gets SIGTERM, and SIGKILL 2 s later (what ``timeout -k 2`` does, without exec'ing it);
@@ -39,7 +39,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from .sandbox import WORKDIR, ExecResult, Limits, decode, parse_wrapper_output
+from ..base import WORKDIR, ExecResult, Limits, decode
+from ..wrapper import parse_wrapper_output
 
 log = logging.getLogger(__name__)
 

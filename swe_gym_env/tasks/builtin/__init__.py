@@ -1,27 +1,30 @@
 """The built-in tasks: small libraries this project wrote, with hand-made bugs and hidden tests.
 
 Each library under ``repos/`` becomes one repository image (its code on the base image, tagged by a
-hash of its content); each task is that image plus a small ``setup_patch`` (the bug) applied at reset.
-``tasks.jsonl`` holds the tasks as swebench 5.x rows; ``python -m swe_gym_env.builtin.generate``
-rebuilds it from ``specs/`` and validates every task in real containers.
+hash of its content: :mod:`swe_gym_env.backends.docker.builtin_images`); each task is that image plus a
+small ``setup_patch`` (the bug) applied at reset. ``tasks.jsonl`` holds the tasks as swebench 5.x rows;
+``python -m swe_gym_env.synth.builtin`` rebuilds it from ``specs/`` and validates every task in real
+containers. ``synth_tasks.jsonl.gz`` holds the tasks synthesized from the same libraries
+(``load_tasks("synth")``; rebuild it with ``swe-gym-env tasks synth builtin:all``).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from ..errors import TaskError
-from ..images import base_image_tag, build_image, content_tag, ensure_base_image, image_exists
-from ..patches import PatchError, apply_patch
+from ...errors import TaskError
+from ...patches import PatchError, apply_patch
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 REPOS_DIR = HERE / "repos"
 TASKS_FILE = HERE / "tasks.jsonl"
+SYNTH_TASKS_FILE = HERE / "synth_tasks.jsonl.gz"
 REPO_OWNER = "swe-gym"
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".git", ".benchmarks", ".hypothesis", ".mypy_cache", ".ruff_cache", ".tox"}
 
@@ -43,40 +46,20 @@ def repo_files(library: str) -> dict[str, bytes]:
     return files
 
 
-def repo_dockerfile(base: str) -> str:
-    return f"FROM {base}\nCOPY repo/ /testbed/\nWORKDIR /testbed\n"
-
-
-def repo_image_tag(library: str) -> str:
-    """The content tag of the library's repository image (no daemon needed to compute it)."""
-    base = base_image_tag()
-    files = repo_files(library)
-    parts: list[str | bytes] = [base, repo_dockerfile(base)]
-    for name, data in files.items():
-        parts += [name, data]
-    return content_tag(f"swe-gym-env/builtin-{library}", *parts)
-
-
-def ensure_images(client: Any = None, pull_policy: str = "missing", only: list[str] | None = None) -> dict[str, str]:
-    """Build the base image and every library's repository image that is missing; returns their tags."""
-    from ..docker_sandbox import get_client
-
-    client = client or get_client()
-    base = ensure_base_image(client, pull_policy)
-    tags = {}
-    for library in only or libraries():
-        tag = repo_image_tag(library)
-        if not image_exists(client, tag):
-            files = {f"repo/{name}": data for name, data in repo_files(library).items()}
-            build_image(client, tag, repo_dockerfile(base), files, labels={"swe-gym-env.library": library})
-        tags[library] = tag
-    return tags
-
-
 def builtin_task_rows() -> list[dict[str, Any]]:
     if not TASKS_FILE.is_file():
-        raise TaskError(f"{TASKS_FILE} is missing: run `python -m swe_gym_env.builtin.generate` to build it")
+        raise TaskError(f"{TASKS_FILE} is missing: run `python -m swe_gym_env.synth.builtin` to build it")
     return [json.loads(line) for line in TASKS_FILE.read_text().splitlines() if line.strip()]
+
+
+def synth_task_rows() -> list[dict[str, Any]]:
+    """The rows of the shipped synthesized task set."""
+    if not SYNTH_TASKS_FILE.is_file():
+        raise TaskError(
+            f"{SYNTH_TASKS_FILE} is missing: run `swe-gym-env tasks synth builtin:all --out {SYNTH_TASKS_FILE}`"
+        )
+    with gzip.open(SYNTH_TASKS_FILE, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
 
 
 def library_of(task: Any) -> str | None:

@@ -1,6 +1,6 @@
 """Leave nothing behind: remove the project's containers, now, at exit, and after a crash.
 
-Every container carries the labels of :func:`docker_sandbox.labels_for`. ``gc`` removes them all
+Every container carries the labels of :func:`.client.labels_for`. ``gc`` removes them all
 (or those of one run); ``sweep_orphans`` removes the containers whose owning process on this host is
 dead - every process runs it once before its first container, so a run that was killed with
 SIGKILL is cleaned up by the next one. Live sandboxes are also closed at interpreter exit.
@@ -16,9 +16,9 @@ import weakref
 from typing import Any
 
 import docker.errors
-import requests.exceptions
 
-from .docker_sandbox import HOSTNAME, LABEL, NETWORK_NAME, RUN_ID, get_client, remove_container
+from .client import DOCKER_ERRORS, HOSTNAME, LABEL, RUN_ID, get_client, remove_container
+from .network import NETWORK_NAME
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def track(sandbox: Any) -> None:
 
 
 @atexit.register
-def _close_live() -> None:
+def close_live() -> None:
     for sandbox in list(_live):
         try:
             sandbox.close()
@@ -87,7 +87,7 @@ def sweep_own(client: Any = None) -> int:
         for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
             remove_container(container, quiet=True)
             removed += 1
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+    except DOCKER_ERRORS as error:
         log.warning("removing this process's untracked containers failed: %s", error)
     if removed:
         log.info("removed %d container(s) whose creation was interrupted", removed)
@@ -101,6 +101,11 @@ def sweep_orphans(client: Any = None) -> int:
         if _swept:
             return 0
         _swept = True
+    return remove_orphans(client)
+
+
+def remove_orphans(client: Any = None) -> int:
+    """Remove the containers on this daemon made on this host by processes that no longer exist."""
     client = client or get_client()
     removed = 0
     try:
@@ -112,7 +117,7 @@ def sweep_orphans(client: Any = None) -> int:
             if pid and pid != os.getpid() and not _pid_alive(pid):
                 remove_container(container)
                 removed += 1
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+    except DOCKER_ERRORS as error:
         log.warning("sweeping leftover containers failed: %s", error)
     if removed:
         log.info("removed %d containers left behind by dead processes", removed)

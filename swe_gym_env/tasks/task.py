@@ -2,7 +2,7 @@
 
 Rows of the whole SWE-bench family load: swebench 5.x rows run as they are; older rows (SWE-bench,
 Lite, Verified, SWE-Gym, SWE-rebench, SWE-smith) get the image, eval script and log parser derived
-where :mod:`swe_gym_env.sources` can, and name what is missing where it cannot.
+where :mod:`swe_gym_env.tasks.sources` can, and name what is missing where it cannot.
 
 A :class:`Task` carries the SWE-bench column names (the 4.x ones and swebench 5.x's ``image``,
 ``eval_script``, ``log_parser``, ``eval_type``). One column is ours: ``setup_patch``, the small patch
@@ -22,7 +22,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import TaskError
+from ..errors import TaskError
+from .builtin import builtin_task_rows, synth_task_rows
+from .sources import FAMILIES, complete_row, ensure_hub_mode, family_of_dataset, resolve_dataset_id
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +188,6 @@ def load_hf_dataset(name: str, split: str = "test") -> list[dict[str, Any]]:
     offline mode first, so a dataset in the local cache still loads and a missing one fails at once
     instead of retrying for half a minute.
     """
-    from .sources import ensure_hub_mode
-
     online = ensure_hub_mode()
     import datasets
 
@@ -228,12 +228,10 @@ def load_tasks(
     ``SWE-bench/SWE-bench_Verified`` or an alias (``verified``, ``lite``, ``swe-gym``,
     ``swe-rebench``, ``swe-smith``), or a sequence of rows/tasks. ``split`` defaults to the dataset
     family's split (``test``; ``train`` for SWE-Gym and SWE-smith). Rows without swebench 5.x fields
-    are completed by :func:`swe_gym_env.sources.complete_row` (``family`` overrides its detection,
+    are completed by :func:`swe_gym_env.tasks.sources.complete_row` (``family`` overrides its detection,
     ``eval_scripts`` names a directory of eval scripts). ``instance_ids`` keeps only those tasks, in
     the order given; an id that is not in the source is an error.
     """
-    from .sources import FAMILIES, complete_row, family_of_dataset, resolve_dataset_id
-
     def complete(rows: Iterable[Mapping[str, Any]], hint: str | None) -> list[dict[str, Any]]:
         return [complete_row(row, family=hint, eval_scripts=eval_scripts) if isinstance(row, Mapping) else row
                 for row in rows]
@@ -242,12 +240,8 @@ def load_tasks(
         text = os.fspath(source)
         path = Path(text)
         if text == "builtin":
-            from .builtin import builtin_task_rows
-
             tasks = tasks_from_rows(builtin_task_rows(), "builtin")
         elif text == "synth":
-            from .synth import synth_task_rows
-
             tasks = tasks_from_rows(synth_task_rows(), "synth")
         elif _is_task_file(path):
             if not path.is_file():

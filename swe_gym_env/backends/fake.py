@@ -1,8 +1,8 @@
 """An in-memory sandbox and backend, for unit tests and ``check_env``: no Docker, no processes.
 
 Files live in a dict; commands go to a handler (a function the test provides); the diff is computed
-from the files; grading applies the gold patch and the agent's patch to the initial files and
-resolves when both give the same files. It behaves like the contract, never like a shell.
+from the files. It behaves like the contract, never like a shell. Its grader
+(:class:`swe_gym_env.grading.fake.FakeGrader`) compares files instead of running tests.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-import time
 from collections.abc import Callable, Mapping
 
-from .grading import GradeReport, ProtectedPaths
-from .patches import PatchError, apply_patch, filter_patch, make_patch
-from .sandbox import WORKDIR, ExecResult
-from .task import Task
+from ..patches import make_patch
+from ..tasks.builtin import starting_files
+from ..tasks.task import Task
+from .base import WORKDIR, ExecResult
 
 Handler = Callable[[str], ExecResult]
 
@@ -84,32 +83,6 @@ class FakeSandbox:
         self.closed = True
 
 
-class FakeGrader:
-    """Resolves a patch when it turns the initial files into the same files as the gold patch does."""
-
-    def __init__(self, backend: FakeBackend, protected: ProtectedPaths = ProtectedPaths()) -> None:
-        self.backend = backend
-        self.protected = protected
-
-    def grade(self, task: Task, patch: str) -> GradeReport:
-        started = time.monotonic()
-        kept, dropped = filter_patch(patch or "", self.protected.matcher(task))
-        files = self.backend.files_for(task)
-        try:
-            expected = apply_patch(files, task.patch)
-            got = apply_patch(files, kept)
-            applied = True
-        except PatchError:
-            expected, got, applied = {}, None, False
-        resolved = applied and got == expected and bool(kept.strip())
-        return GradeReport(
-            task.instance_id, resolved, 1.0 if resolved else 0.0,
-            "RESOLVED_FULL" if resolved else ("patch_failed" if not applied else "RESOLVED_NO"),
-            patch_applied=applied, empty_patch=not kept.strip(), dropped_paths=tuple(dropped),
-            duration=time.monotonic() - started,
-        )
-
-
 class FakeBackend:
     """Starts :class:`FakeSandbox` es holding ``files_for(task)`` (built-in tasks: their real files)."""
 
@@ -125,8 +98,6 @@ class FakeBackend:
     def files_for(self, task: Task) -> dict[str, str]:
         if self._files_for is not None:
             return dict(self._files_for(task))
-        from .builtin import starting_files
-
         return starting_files(task) or {}
 
     def start(self, task: Task, *, role: str = "agent") -> FakeSandbox:
@@ -134,5 +105,5 @@ class FakeBackend:
         self.started.append(sandbox)
         return sandbox
 
-    def grader(self, timeout: float = 0.0) -> FakeGrader:
-        return FakeGrader(self)
+    def close(self) -> None:
+        """Nothing to release: fake sandboxes live in memory."""

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from swebench.harness.constants import END_TEST_OUTPUT, START_TEST_OUTPUT
 
-from .patches import split_patch
+from ..patches import split_patch
 
 CANARY_FILE = "test_swe_gym_canary.py"
 CANARY_NAME = "test_swe_gym_canary_must_fail"

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import atexit
 import collections
-import copy
 import logging
 import os
 import queue
@@ -34,6 +33,8 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .cleanup import close_live, sweep_own
 
 log = logging.getLogger(__name__)
 
@@ -422,21 +423,6 @@ def _host_free_memory() -> int | None:
     return None
 
 
-def predict_next_task(env: Any) -> Any | None:
-    """The task ``env.reset()`` will draw next when called without a seed or a task_id.
-
-    It mirrors :meth:`SWEEnv.reset`'s draw (``tasks[np_random.integers(len(tasks))]``) on a copy of the
-    env's generator, so it changes nothing; a wrong guess only costs a pooled container.
-    """
-    tasks = getattr(env, "tasks", None)
-    if not tasks:
-        return None
-    if len(tasks) == 1:
-        return tasks[0]
-    rng = copy.deepcopy(env.np_random)
-    return tasks[int(rng.integers(len(tasks)))]
-
-
 def parse_size(value: str | int | None) -> int | None:
     """``"4g"``/``"512m"``/``1024`` to bytes (None stays None)."""
     if value is None or isinstance(value, int):
@@ -457,16 +443,12 @@ def _shutdown() -> None:
         except Exception as error:
             log.warning("draining a warm pool at exit failed: %s", error)
     try:
-        from .cleanup import _close_live
-
-        _close_live()
+        close_live()
     except Exception as error:
         log.warning("closing live sandboxes at exit failed: %s", error)
     for reaper in list(_reapers):
         reaper.drain(timeout=60)
     try:
-        from .cleanup import sweep_own
-
         sweep_own()  # a container whose creation an interrupt cut short on the client's side
     except Exception as error:
         log.warning("sweeping this process's containers at exit failed: %s", error)

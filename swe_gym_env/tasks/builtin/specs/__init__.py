@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from swe_gym_env.builtin.spec import TaskSpec
-from swe_gym_env.builtin.specs import intervals, textkit, tinyini
+from swe_gym_env.tasks.builtin.spec import TaskSpec
+from swe_gym_env.tasks.builtin.specs import intervals, textkit, tinyini
 
 ALL_SPECS: tuple[TaskSpec, ...] = textkit.TASKS + intervals.TASKS + tinyini.TASKS
 

@@ -17,10 +17,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..patches import split_patch
+from ..tasks.task import Task
 from .eval_script import canary_in
-from .grading import Grader, GradeReport, TestRun
-from .patches import split_patch
-from .task import Task
+from .grader import Grader, GradeReport, TestRun
 
 PASSING = ("PASSED", "XFAIL")
 

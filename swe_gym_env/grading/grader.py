@@ -10,26 +10,31 @@ script runs our canary, a canary that did not fail voids the reward.
 
 from __future__ import annotations
 
-import difflib
-import fnmatch
 import logging
 import os
-import posixpath
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from swebench.harness.constants import END_TEST_OUTPUT, FAIL_TO_PASS, PASS_TO_PASS, START_TEST_OUTPUT, EvalType
+from swebench.harness.constants import (
+    END_TEST_OUTPUT,
+    FAIL_TO_PASS,
+    PASS_TO_PASS,
+    START_TEST_OUTPUT,
+    EvalType,
+)
 from swebench.harness.grading import get_eval_tests_report, get_logs_eval, get_resolution_status
 from swebench.harness.log_parsers import PARSER_REGISTRY
 from swebench.harness.utils import make_test_spec
 
-from .errors import GradingError, TaskError
+from ..backends.base import Backend
+from ..errors import GradingError, TaskError
+from ..patches import filter_patch
+from ..tasks.sources import missing_reasons
+from ..tasks.task import Task
 from .eval_script import canary_in
-from .patches import filter_patch, patch_paths, split_patch
-from .sandbox import Sandbox
-from .task import Task
+from .protected import ProtectedPaths
 
 log = logging.getLogger(__name__)
 
@@ -40,42 +45,6 @@ APPLY_COMMANDS = (
     f"git apply --verbose --binary --whitespace=nowarn --reject {AGENT_PATCH_PATH}",
     f"patch --batch --fuzz=5 -p1 -i {AGENT_PATCH_PATH}",
 )
-
-
-@dataclass(frozen=True)
-class ProtectedPaths:
-    """Which files of the agent's diff are dropped before grading (the judge is not the agent's to edit)."""
-
-    basenames: tuple[str, ...] = (
-        "conftest.py",
-        "pytest.ini",
-        ".pytest.ini",
-        "tox.ini",
-        "sitecustomize.py",
-        "usercustomize.py",
-        "*.pth",
-        "test_*.py",
-        "*_test.py",
-    )
-    directories: tuple[str, ...] = ("tests",)
-
-    def matcher(self, task: Task):
-        hidden = patch_paths(task.test_patch)
-
-        def is_protected(path: str) -> bool:
-            path = posixpath.normpath(path)
-            if path in hidden:
-                return True
-            name = posixpath.basename(path)
-            if any(fnmatch.fnmatchcase(name, pattern) for pattern in self.basenames):
-                return True
-            return any(part in self.directories for part in path.split("/")[:-1])
-
-        return is_protected
-
-
-class Backend(Protocol):
-    def start(self, task: Task, *, role: str = "agent") -> Sandbox: ...
 
 
 @dataclass(frozen=True)
@@ -104,8 +73,6 @@ def check_gradable(task: Task) -> None:
     """Raise :class:`TaskError` unless ``task`` carries what grading needs."""
     missing = [name for name in ("image", "eval_script", "log_parser") if not getattr(task, name)]
     if missing:
-        from .sources import missing_reasons
-
         reasons = missing_reasons(task)
         why = "; ".join(f"{name}: {reasons[name]}" for name in missing if name in reasons)
         raise TaskError(
@@ -207,20 +174,3 @@ class Grader:
             fail_to_pass=report[FAIL_TO_PASS], pass_to_pass=report[PASS_TO_PASS],
             tampered=tampered, notes=tuple(notes), **common,
         )
-
-
-def patch_similarity(predicted: str, oracle: str) -> float:
-    """SWE-RL's reward: -1 for unusable output, else the mean per-file difflib ratio against the oracle.
-
-    Files are the union of both patches' files; a file only one side changes scores 0.
-    """
-    predicted_files = {part.path: part.text for part in split_patch(predicted or "")}
-    if not predicted_files:
-        return -1.0
-    oracle_files = {part.path: part.text for part in split_patch(oracle or "")}
-    paths = sorted(set(predicted_files) | set(oracle_files))
-    ratios = [
-        difflib.SequenceMatcher(None, predicted_files.get(path, ""), oracle_files.get(path, ""), autojunk=False).ratio()
-        for path in paths
-    ]
-    return sum(ratios) / len(ratios)

@@ -2,7 +2,7 @@
 
 A built-in task is written once, by hand, as a :class:`TaskSpec` over one of the project's own small
 libraries under ``builtin/repos/<library>``. The library as it is stored is the *fixed* code with its
-visible test suite. From a spec, :mod:`swe_gym_env.builtin.generate` derives a SWE-bench row:
+visible test suite. From a spec, :mod:`swe_gym_env.synth.builtin` derives a SWE-bench row:
 
 - the task's starting state = the library with ``bug`` applied (shipped as ``setup_patch``),
 - ``patch`` (gold) = the reverse of ``bug``,

@@ -1,7 +1,7 @@
 """Rebuild ``tasks.jsonl`` from the specs: patches, eval scripts, measured test lists, validation.
 
-    python -m swe_gym_env.builtin.generate            # build images, measure, validate, write
-    python -m swe_gym_env.builtin.generate --offline  # rows without measuring (for a quick look)
+    python -m swe_gym_env.synth.builtin            # build images, measure, validate, write
+    python -m swe_gym_env.synth.builtin --offline  # rows without measuring (for a quick look)
 
 Everything but FAIL_TO_PASS/PASS_TO_PASS is derived on the host (the base commit too: the starting
 state is committed with a fixed identity and date, so its hash is reproducible); the test lists come
@@ -17,12 +17,13 @@ import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from ..eval_script import pytest_eval_script
+from ..backends.docker.builtin_images import repo_image_tag
+from ..grading.eval_script import pytest_eval_script
 from ..patches import make_patch
-from ..synth.repo import commit_of_files
-from ..task import Task, task_from_row, write_tasks
-from . import REPO_OWNER, TASKS_FILE, repo_files, repo_image_tag
-from .spec import TaskSpec, edit_files
+from ..tasks.builtin import REPO_OWNER, TASKS_FILE, repo_files
+from ..tasks.builtin.spec import TaskSpec, edit_files
+from ..tasks.task import Task, task_from_row, write_tasks
+from .repo import commit_of_files
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    from .specs import ALL_SPECS
+    from ..tasks.builtin.specs import ALL_SPECS
 
     tasks = [task_for(spec) for spec in ALL_SPECS]
     if args.offline:
@@ -79,10 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {len(tasks)} unmeasured rows to {args.output}")
         return 0
 
-    from ..docker_sandbox import DockerBackend
+    from ..backends.docker.backend import DockerBackend
+    from ..backends.docker.builtin_images import ensure_images
     from ..grading import Grader
-    from ..validation import measure_test_lists, validate_task, with_test_lists
-    from . import ensure_images
+    from ..grading.validation import measure_test_lists, validate_task, with_test_lists
 
     ensure_images()
     grader = Grader(DockerBackend(pull_policy="never", pool_size=args.workers * 2), timeout=300)

@@ -41,7 +41,8 @@ from typing import Any
 
 from swebench.harness.constants import END_TEST_OUTPUT, FAIL_ONLY_REPOS, NON_TEST_EXTS, START_TEST_OUTPUT
 
-from .errors import TaskError
+from ..errors import TaskError
+from ..reachability import host_reachable
 
 log = logging.getLogger(__name__)
 
@@ -526,8 +527,6 @@ def ensure_hub_mode() -> bool:
     One bounded connection attempt (2 s, DNS included) per process. In offline mode ``datasets``
     answers from its local cache at once instead of retrying for half a minute.
     """
-    from .images import host_reachable
-
     if (
         os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "TRUE", "yes")
         or os.environ.get("SWE_GYM_OFFLINE") == "1"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from swe_gym_env.builtin.spec import Edit, TaskSpec
+from swe_gym_env.tasks.builtin.spec import Edit, TaskSpec
 
 LIBRARY = "textkit"
 

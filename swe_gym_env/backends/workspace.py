@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 import shlex
 
-from .errors import SandboxStartError
-from .sandbox import WORKDIR, Sandbox
+from ..errors import SandboxStartError
+from .base import WORKDIR, Sandbox
 
 SETUP_PATCH_PATH = "/tmp/.swe-gym-setup.patch"
 COMMIT_ENV = {

@@ -2,7 +2,7 @@
 
 Layers: base (Debian bookworm with python3, pytest and git) -> repository image (a repository's code
 and its dependencies, shared by every task on it) -> the task's state, applied at reset as a small
-patch (see :mod:`swe_gym_env.workspace`). Builds are tagged by a hash of everything that goes into
+patch (see :mod:`swe_gym_env.backends.workspace`). Builds are tagged by a hash of everything that goes into
 them, so an unchanged image is never rebuilt, and no registry is ever needed.
 
 Dependencies reach a repository image in one of two ways, both honouring the host's package-index
@@ -20,18 +20,15 @@ no ``.git``: nothing in it leads back to a fix.
 from __future__ import annotations
 
 import configparser
-import functools
 import hashlib
 import io
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -42,8 +39,9 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from .docker_sandbox import LABEL, PULL_POLICIES, daemon_retry
-from .errors import ConfigError, DaemonError, ImageNotFoundError
+from ...errors import ConfigError, DaemonError, ImageNotFoundError
+from ...reachability import host_reachable
+from .client import LABEL, daemon_retry
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +50,7 @@ BASE_SUITE = "bookworm"
 BASE_RECIPE_VERSION = "1"
 BASE_ENV = ("LANG=C.UTF-8", "LC_ALL=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1", "DEBIAN_FRONTEND=noninteractive")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
+PULL_POLICIES = ("never", "missing", "always")
 
 
 def _digest(*parts: str | bytes) -> str:
@@ -73,31 +72,6 @@ def registry_host(image: str) -> str:
     if "/" in image and ("." in first or ":" in first or first == "localhost"):
         return first.split(":")[0] if first != "localhost" else "localhost"
     return "registry-1.docker.io"
-
-
-@functools.lru_cache(maxsize=64)
-def host_reachable(host: str, port: int = 443, timeout: float = 2.0) -> bool:
-    """Whether a TCP connection to ``host`` opens within ``timeout`` seconds, name lookup included.
-
-    ``socket.create_connection``'s timeout does not bound the DNS lookup, which can hang for much
-    longer on a host without a resolver; the attempt runs in a thread that is abandoned at the
-    deadline. Checked once per process and host. ``SWE_GYM_OFFLINE=1`` answers False at once.
-    """
-    if os.environ.get("SWE_GYM_OFFLINE") == "1":
-        return False
-    box: dict[str, bool] = {}
-
-    def attempt() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                box["ok"] = True
-        except OSError:
-            box["ok"] = False
-
-    thread = threading.Thread(target=attempt, daemon=True, name="swe-gym-reach")
-    thread.start()
-    thread.join(timeout + 0.5)
-    return box.get("ok", False)
 
 
 def registry_reachable(host: str, timeout: float = 2.0) -> bool:

@@ -1,0 +1,35 @@
+"""Verdicts: a patch, the task's hidden tests in a fresh sandbox, swebench's rules - and the defences.
+
+- :mod:`.grader`: :class:`Grader` (the agent's diff alone in a fresh sandbox, the eval script, swebench's
+  parsers and rules) and :class:`GradeReport`;
+- :mod:`.protected`: the judge's files, dropped from a diff before grading;
+- :mod:`.eval_script`: eval scripts for pytest repositories, with ignored configuration and a canary;
+- :mod:`.validation`: measuring FAIL_TO_PASS / PASS_TO_PASS and validating tasks the SWE-bench way;
+- :mod:`.similarity`: SWE-RL's patch-similarity reward;
+- :mod:`.fake`: the fake backend's grader (files compared, no tests run).
+
+Grading depends on the :class:`~swe_gym_env.backends.base.Backend` protocol and on tasks, never on a
+particular backend: the same grader runs over local Docker and over a Ray cluster.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..backends.fake import FakeBackend
+from .fake import FakeGrader
+from .grader import Grader, GradeReport, TestRun, check_gradable
+from .protected import ProtectedPaths
+from .similarity import patch_similarity
+
+__all__ = [
+    "Grader", "GradeReport", "TestRun", "check_gradable", "ProtectedPaths", "patch_similarity", "make_grader",
+]
+
+
+def make_grader(backend: Any, *, timeout: float = 1800.0) -> Grader | FakeGrader:
+    """The grader for ``backend``'s sandboxes: tests in a fresh sandbox, or, for the fake backend, files
+    compared with the gold patch's."""
+    if isinstance(backend, FakeBackend):
+        return FakeGrader(backend)
+    return Grader(backend, timeout=timeout)
