@@ -17,6 +17,7 @@ from .images import PULL_POLICIES, ImageBuildError, ensure_image, sanitize_image
 from .network import NETWORK_MODES
 from .pool import Reaper, WarmPool, parse_size
 from .sandbox import EXEC_MODES, DockerSandbox
+from .watchdog import ensure_watchdog
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class DockerBackend:
             raise ImageNotFoundError(f"task {task.instance_id!r} names no image")
         client = get_client(self.pool_size)
         sweep_orphans(client)
+        ensure_watchdog()  # removes this process's containers if it dies without cleaning up
         sandbox = DockerSandbox.start(
             self._image_for(task, client),
             client=client,
