@@ -9,6 +9,7 @@ says exactly what to do.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -115,8 +116,9 @@ def stop_process(pid: int, timeout: float = 60.0, group: bool = False) -> None:
 
 
 class PrivateDaemon:
-    """A second Docker engine on this host (root): its own socket, data root, exec root and containerd,
-    no default bridge and no iptables rules, so it shares nothing with the host's engine.
+    """A second Docker engine on this host (root): its own socket, data root, exec root, containerd and
+    default bridge, and no iptables rules, so it shares nothing with the host's engine. (``--bridge none``
+    would not do: dockerd then deletes the host's ``docker0``, which the host's engine still uses.)
 
     It stands in for another machine's daemon: a node of a local Ray test cluster, or the engine a soak
     run restarts under load. ``name`` keeps several apart (``/run/swe-gym-<name>/docker.sock``).
@@ -130,13 +132,16 @@ class PrivateDaemon:
         self.exec_root = self.run_dir / "exec"
         self.log_path = Path(f"/tmp/swe-gym-{name}-dockerd.log")
         self.url = f"unix://{self.socket}"
+        digest = hashlib.sha256(name.encode()).hexdigest()
+        self.bridge = f"sgd{digest[:8]}"  # a Linux interface name: 15 characters at most
+        self.bridge_cidr = f"10.{200 + int(digest[8:10], 16) % 50}.{int(digest[10:12], 16)}.1/24"
         self.argv = [
             "dockerd",
             "--host", self.url,
             "--data-root", str(self.data_root),
             "--exec-root", str(self.exec_root),
             "--pidfile", str(self.run_dir / "docker.pid"),
-            "--bridge", "none",
+            "--bridge", self.bridge,
             "--iptables=false",
             "--ip-masq=false",
             "--shutdown-timeout", "3",
@@ -145,17 +150,28 @@ class PrivateDaemon:
 
     @staticmethod
     def available() -> bool:
-        """Whether one can be started here (root, and ``dockerd`` on PATH)."""
-        return os.geteuid() == 0 and shutil.which("dockerd") is not None
+        """Whether one can be started here (root, ``dockerd`` and iproute2's ``ip`` on PATH)."""
+        return os.geteuid() == 0 and shutil.which("dockerd") is not None and shutil.which("ip") is not None
 
     def start(self, wait: float = 90.0) -> None:
         if not self.available():
             raise DaemonError("a private dockerd needs root and dockerd on PATH (`swe-gym-env engine` installs it)")
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._make_bridge()
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(self.argv, stdout=out, stderr=out, start_new_session=True)
         if not wait_for_daemon(self.url, wait):
             raise DaemonError(f"the private dockerd {self.name!r} did not come up; see {self.log_path}")
+
+    def _make_bridge(self) -> None:
+        if Path(f"/sys/class/net/{self.bridge}").exists():
+            return
+        for command in (["ip", "link", "add", self.bridge, "type", "bridge"],
+                        ["ip", "addr", "add", self.bridge_cidr, "dev", self.bridge],
+                        ["ip", "link", "set", self.bridge, "up"]):
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise DaemonError(f"`{' '.join(command)}` failed: {done.stderr.strip()}")
 
     def restart(self) -> float:
         """Stop it (the containers die with it) and start it again; returns the seconds it took."""
@@ -191,3 +207,4 @@ class PrivateDaemon:
         if remove_data:
             shutil.rmtree(self.data_root, ignore_errors=True)
             shutil.rmtree(self.exec_root, ignore_errors=True)
+            subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)

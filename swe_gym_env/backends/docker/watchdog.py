@@ -3,7 +3,7 @@
 ``atexit`` handlers and signal handlers cover an orderly exit, SIGINT, SIGTERM and SIGHUP; nothing in a
 process runs after SIGKILL (or after Ray ends a node actor with its driver). So the first time a
 process makes a container it also starts a watchdog (:func:`ensure_watchdog`): ``python -m
-swe_gym_env.backends.docker.watchdog`` in a session of its own, holding the read end of a pipe whose
+swe_gym_env.backends.docker.watchdog``, detached (in a session of its own, and not its child), holding the read end of a pipe whose
 write end only the watched process holds. When that process ends, the pipe reads EOF at once; the
 watchdog then removes every container labelled with the process's run id, pid and host (what an
 orderly exit already removed is simply not there) and exits. It polls the pid as well, in case a
@@ -24,7 +24,7 @@ import time
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_started: dict[int, subprocess.Popen[bytes]] = {}  # pid of the watched process -> its watchdog
+_started: dict[int, int] = {}  # pid of the watched process -> its end of the watchdog's pipe
 
 
 def ensure_watchdog() -> None:
@@ -38,26 +38,28 @@ def ensure_watchdog() -> None:
         from .client import HOSTNAME, RUN_ID
 
         read_end, write_end = os.pipe()
+        command = [sys.executable, "-m", __name__, "--pid", str(pid), "--run", RUN_ID, "--host", HOSTNAME,
+                   "--fd", str(read_end)]
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-m", __name__, "--pid", str(pid), "--run", RUN_ID, "--host", HOSTNAME,
-                 "--fd", str(read_end)],
+            # A shell starts the watchdog in the background and exits: the watchdog is no child of this
+            # process (Ray, for one, ends a worker's children with it) and sits in a session of its own.
+            launcher = subprocess.Popen(
+                ["sh", "-c", '"$@" &', "sh", *command],
                 pass_fds=(read_end,),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                start_new_session=True,  # not in this process's group: a kill of the group spares it
+                start_new_session=True,
                 close_fds=True,
             )
-        except OSError as error:  # no watchdog: exit handlers and `swe-gym-env gc` remain
+            launcher.wait(30)
+        except (OSError, subprocess.TimeoutExpired) as error:  # no watchdog: exit handlers and gc remain
             log.warning("could not start the container watchdog: %s", error)
             os.close(write_end)
             return
         finally:
             os.close(read_end)
-        os.set_inheritable(write_end, False)
-        _started[pid] = process
-        process._swe_gym_pipe = write_end  # type: ignore[attr-defined]  # held open for this process's life
+        _started[pid] = write_end  # held open for this process's life: its closing is the signal
 
 
 def _alive(pid: int) -> bool:
