@@ -17,6 +17,7 @@ from .backends.factory import make_backend, resolve_limits
 from .backends.workspace import DiffError
 from .errors import ConfigError, Failure, InfraError
 from .grading import GradeReport, check_gradable, make_grader, patch_similarity
+from .grading.cost import command_timeout, expected_cost
 from .tasks.task import Task, load_tasks
 from .tools import Editor, ToolError, tool_schemas
 
@@ -59,7 +60,11 @@ class SWEEnv(gym.Env[str, Any]):
     **reset(seed, options)** picks a task - ``options["task_id"]`` or, otherwise, one drawn with the
     seeded RNG - starts a fresh sandbox at the task's starting state and returns the task prompt
     (the bug report and instructions). ``info`` holds ``task_id``, ``repo``, ``tools`` (the tool JSON
-    schemas, for a chat template) and, if the sandbox could not start, ``failure``.
+    schemas, for a chat template), ``limits`` (this episode's command timeout and grading bound, set by the
+    task's expected test cost), ``warm`` (how the sandbox was had: ``"task"`` prepared ahead, ``"image"`` a
+    started spare prepared on the spot, ``"cold"`` started now), ``node_id`` (with ``backend="ray"``: the
+    cluster node of the sandbox, here and in every later info) and, if the sandbox could not start,
+    ``failure``. ``prefetch(task_ids)`` announces the tasks of coming resets; ``stats()`` counts hits.
 
     **step(action)** runs one tool call. ``action`` is model text (``<tool_call>{json}</tool_call>``,
     ``<function=NAME><parameter=K>V</parameter></function>`` or one fenced bash block) or a tool-call
@@ -75,10 +80,15 @@ class SWEEnv(gym.Env[str, Any]):
       the agent's;
     - info: ``task_id``, ``step``, ``format_errors`` (actions that could not be parsed),
       ``tool_errors``, ``tool`` and ``exit_code`` of this step, ``format_error`` (bool) and, when the
-      episode ends, ``patch`` (the graded diff), ``report`` (the grading report) and
-      ``patch_similarity``.
+      episode ends, ``patch`` (the graded diff), ``report`` (the grading report: the verdict, the
+      test lists, the defences that ran - ``integrity`` - and the time bound that applied - ``timeout``)
+      and ``patch_similarity``.
 
     **close()** removes the sandbox; it may be called any number of times.
+
+    Where sandboxes live: ``backend="docker"`` (this machine's daemon), ``"ray"`` (the nodes of the Ray
+    cluster ``ray.init()`` joined, or ``ray_address``), ``"fake"`` (memory, for tests), or a backend
+    object. ``grading_timeout`` (seconds) replaces the per-task bound that the expected test cost sets.
 
     Speed (Docker backend): ``warm_pool`` containers are kept started and prepared ahead of time
     (default 3: the next task, this episode's grading, a spare; 0 = none; bounded by ``pool_memory``);
@@ -101,7 +111,7 @@ class SWEEnv(gym.Env[str, Any]):
         command_timeout: float | None = None,
         network: str = "internal",
         pull_policy: str = "missing",
-        grading_timeout: float = 1800.0,
+        grading_timeout: float | None = None,
         start_attempts: int = 2,
         prompt_template: str = PROMPT_TEMPLATE,
         split: str = "test",
@@ -150,6 +160,8 @@ class SWEEnv(gym.Env[str, Any]):
         self._tool_errors = 0
         self._last_observation = ""
         self._node_id: str | None = None  # the cluster node of this episode's sandbox (Ray backend)
+        self._explicit = False  # the last reset named its task
+        self._command_timeout = self.sandbox_limits.command_timeout
 
     # -- episode lifecycle -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
@@ -163,14 +175,18 @@ class SWEEnv(gym.Env[str, Any]):
             self.task = self._by_id[task_id]
         else:
             self.task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
+        self._explicit = task_id is not None
         self._steps = self._format_errors = self._tool_errors = 0
         self._failure = None
         self._node_id = None
         self._done = False
+        limits = self._limits_for(self.task)
+        warm = None
         for attempt in range(self.start_attempts):
             try:
                 self.sandbox = self.backend.start(self.task)
                 self._node_id = getattr(self.sandbox, "node_id", None)
+                warm = getattr(self.sandbox, "origin", None)
                 self._editor = Editor(self.sandbox)
                 self._failure = None
                 break
@@ -179,21 +195,57 @@ class SWEEnv(gym.Env[str, Any]):
                 self._failure = Failure.from_error(error, "reset")
         observation = self.prompt(self.task)
         self._last_observation = observation
-        info = self._info(tools=[dict(schema) for schema in self.tools], repo=self.task.repo)
+        info = self._info(tools=[dict(schema) for schema in self.tools], repo=self.task.repo, limits=limits)
+        if warm is not None:
+            info["warm"] = warm  # "task": prepared ahead, "image": a spare prepared now, "cold": started now
         return observation, info
 
-    def peek_next_task(self) -> Task | None:
-        """The task ``reset()`` will draw next when called without a seed or a task_id.
+    def _limits_for(self, task: Task) -> dict[str, Any]:
+        """This episode's time limits, from the task's expected test cost: an agent's commands may run the
+        task's suite in full; the grading is ended at the bound the grader sets (see grading.cost)."""
+        cost = expected_cost(task, getattr(self.grader, "cost_cache", None))
+        self._command_timeout = command_timeout(self.sandbox_limits.command_timeout, cost)
+        limits: dict[str, Any] = {"command_timeout": self._command_timeout}
+        bound = getattr(self.grader, "bound", None)
+        if bound is not None:
+            grading = bound(task)
+            limits.update(grading_timeout=grading.seconds, grading_rule=grading.rule)
+        return limits
 
-        It repeats :meth:`reset`'s draw (``tasks[np_random.integers(len(tasks))]``) on a copy of the
-        env's generator, so it changes nothing; a warm pool uses it to prepare that task ahead.
+    def peek_next_task(self) -> Task | None:
+        """The task the next ``reset()`` most likely starts, for the warm pool to prepare ahead.
+
+        After a reset with an explicit ``task_id``, the same task again (a GRPO group, an eval's samples);
+        otherwise the task ``reset()`` will draw without a seed or a task_id: its draw
+        (``tasks[np_random.integers(len(tasks))]``) repeated on a copy of the env's generator, so it
+        changes nothing. A wrong guess only costs a pooled container.
         """
         if not self.tasks:
             return None
+        if self._explicit and self.task is not None:
+            return self.task
         if len(self.tasks) == 1:
             return self.tasks[0]
         rng = copy.deepcopy(self.np_random)
         return self.tasks[int(rng.integers(len(self.tasks)))]
+
+    def prefetch(self, task_ids: Sequence[str]) -> None:
+        """Announce the tasks the next resets will name (``options["task_id"]``), in order: the warm pool
+        prepares them ahead, so those resets take a prepared container. A hint only: unknown ids raise
+        :class:`ConfigError`, a backend without a pool ignores it."""
+        unknown = [task_id for task_id in task_ids if task_id not in self._by_id]
+        if unknown:
+            raise ConfigError(f"prefetch: {unknown[:5]} are not among this env's {len(self.tasks)} tasks")
+        prefetch = getattr(self.backend, "prefetch", None)
+        if prefetch is not None:
+            for task_id in task_ids:
+                prefetch(self._by_id[task_id])
+
+    def stats(self) -> dict[str, Any]:
+        """The backend's counters: resets served from the pool (``hits``), from a spare of the image
+        (``image_hits``) or cold (``misses``), and more; empty for a backend without them."""
+        stats = getattr(self.backend, "stats", None)
+        return dict(stats()) if stats is not None else {}
 
     def prompt(self, task: Task) -> str:
         return self.prompt_template.format(repo=task.repo, problem_statement=task.problem_statement.strip())
@@ -241,9 +293,9 @@ class SWEEnv(gym.Env[str, Any]):
     def _run_tool(self, call: ToolCall, extra: dict[str, Any]) -> str:
         assert self.sandbox is not None and self._editor is not None
         if call.name == "bash":
-            result = self.sandbox.exec(call.arguments["command"])
+            result = self.sandbox.exec(call.arguments["command"], timeout=self._command_timeout)
             extra.update(exit_code=result.exit_code, timed_out=result.timed_out, truncated_output=result.truncated)
-            return format_observation(result, self.sandbox_limits.command_timeout)
+            return format_observation(result, self._command_timeout)
         try:
             return self._editor.run(dict(call.arguments))
         except ToolError as error:

@@ -3,7 +3,9 @@
 - :mod:`.grader`: :class:`Grader` (the agent's diff alone in a fresh sandbox, the eval script, swebench's
   parsers and rules) and :class:`GradeReport`;
 - :mod:`.protected`: the judge's files, dropped from a diff before grading;
-- :mod:`.eval_script`: eval scripts for pytest repositories, with ignored configuration and a canary;
+- :mod:`.hardening`, :mod:`.canaries`: every eval script hardened, canaries that look like the hidden tests;
+- :mod:`.cost`: each task's expected test cost, and the grading timeout it sets;
+- :mod:`.eval_script`: eval scripts for pytest repositories, with ignored configuration;
 - :mod:`.validation`: measuring FAIL_TO_PASS / PASS_TO_PASS and validating tasks the SWE-bench way;
 - :mod:`.similarity`: SWE-RL's patch-similarity reward;
 - :mod:`.fake`: the fake backend's grader (files compared, no tests run).
@@ -27,9 +29,9 @@ __all__ = [
 ]
 
 
-def make_grader(backend: Any, *, timeout: float = 1800.0) -> Grader | FakeGrader:
+def make_grader(backend: Any, *, timeout: float | None = None) -> Grader | FakeGrader:
     """The grader for ``backend``'s sandboxes: tests in a fresh sandbox, or, for the fake backend, files
-    compared with the gold patch's."""
+    compared with the gold patch's. ``timeout`` None: each task's bound from its expected test cost."""
     if isinstance(backend, FakeBackend):
         return FakeGrader(backend)
     return Grader(backend, timeout=timeout)

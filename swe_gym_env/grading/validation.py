@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..patches import split_patch
 from ..tasks.task import Task
-from .eval_script import canary_in
+from .cost import COST_KEY, TestCost
 from .grader import Grader, GradeReport, TestRun
 
 PASSING = ("PASSED", "XFAIL")
@@ -70,7 +70,7 @@ def measure(grader: Grader, task: Task, repeats: int = 1) -> Measurement:
                 raise ValueError(f"{task.instance_id}: the gold patch does not apply")
             if not run.status_map:
                 raise ValueError(f"{task.instance_id}: no test results {label}: {run.output[-1500:]}")
-    ignore = {canary_in(task.eval_script) or ""}
+    ignore = {canary for run in (*before, *after) for canary in run.canaries}
     seen_before, flaky_before = _outcomes(before, ignore)
     seen_after, flaky_after = _outcomes(after, ignore)
     flaky = flaky_before | flaky_after
@@ -91,6 +91,23 @@ class Validation:
     ok: bool
     problems: tuple[str, ...] = ()
     reports: dict[str, GradeReport] = field(default_factory=dict)
+
+    @property
+    def cost(self) -> TestCost | None:
+        """The test cost of the gold runs (what the row records for the grading bound)."""
+        gold = [r for name, r in self.reports.items() if name.startswith("gold#") and r.test_seconds is not None]
+        if not gold:
+            return None
+        cpus = [r.cpu_seconds for r in gold if r.cpu_seconds is not None]
+        return TestCost.from_runs([r.test_seconds for r in gold], cpus, "row")  # type: ignore[misc]
+
+
+def with_test_cost(task: Task, cost: TestCost | None) -> Task:
+    """``task`` with ``cost`` in its row (``extra["swe_gym_test_cost"]``); unchanged when None."""
+    if cost is None:
+        return task
+    data = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in cost.as_dict().items() if k != "source"}
+    return dataclasses.replace(task, extra={**task.extra, COST_KEY: data})
 
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")

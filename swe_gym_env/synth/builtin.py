@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..backends.docker.backend import DockerBackend
     from ..backends.docker.builtin_images import ensure_images
     from ..grading import Grader
-    from ..grading.validation import measure_test_lists, validate_task, with_test_lists
+    from ..grading.validation import measure_test_lists, validate_task, with_test_cost, with_test_lists
 
     ensure_images()
     grader = Grader(DockerBackend(pull_policy="never", pool_size=args.workers * 2), timeout=300)
@@ -91,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def process(task: Task) -> tuple[Task, list[str]]:
         measured = with_test_lists(task, measure_test_lists(grader, task, repeats=args.repeats))
-        result = validate_task(grader, measured, wrong_patches=[wrong_patch(specs[task.instance_id])])
-        return measured, list(result.problems)
+        result = validate_task(grader, measured, wrong_patches=[wrong_patch(specs[task.instance_id])],
+                               repeats=args.repeats)
+        return with_test_cost(measured, result.cost), list(result.problems)
 
     with ThreadPoolExecutor(args.workers) as pool:
         results = list(pool.map(process, tasks))

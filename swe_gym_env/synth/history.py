@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import SweGymError, TaskError
 from ..grading.eval_script import pytest_eval_script
-from ..grading.validation import measure, validate_task, with_test_lists
+from ..grading.validation import measure, validate_task, with_test_cost, with_test_lists
 from ..patches import make_patch
 from ..tasks.task import Task, task_from_row
 from .mutate import functions
@@ -220,7 +220,7 @@ def synthesize_history(
             result = validate_task(
                 grader, task, repeats=config.gold_repeats, canaries=config.canaries != "none"
             )
-            return (task, "ok") if result.ok else (None, "invalid")
+            return (with_test_cost(task, result.cost), "ok") if result.ok else (None, "invalid")
         except (SweGymError, ValueError) as error:
             log.info("commit %s rejected: %s", commit.sha[:8], error)
             return None, type(error).__name__

@@ -96,7 +96,7 @@ def test_pytest_configuration_changes(env, path, text):
 def test_pyproject_pytest_options(env):
     bash(env, "printf '\\naddopts = \"-k nothing_matches\"\\n' >> pyproject.toml && tail -3 pyproject.toml")
     reward, report = graded(env)
-    assert reward == 0.0 and "pyproject.toml" not in report["dropped_paths"]  # config is ignored, not dropped
+    assert reward == 0.0 and "pyproject.toml" in report["dropped_paths"]  # the judge's configuration is dropped
 
 
 def test_deleting_tests(env):

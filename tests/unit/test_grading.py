@@ -2,7 +2,7 @@ import pytest
 
 from swe_gym_env import TaskError, load_tasks
 from swe_gym_env.grading import ProtectedPaths, check_gradable, patch_similarity
-from swe_gym_env.grading.eval_script import canary_in, pytest_eval_script
+from swe_gym_env.grading.eval_script import pytest_eval_script
 from swe_gym_env.grading.eval_script import test_patch_files as hidden_test_files
 from swe_gym_env.patches import make_patch
 
@@ -26,6 +26,13 @@ TASK = load_tasks("builtin")[0]
         ("textkit/wrap.py", False),
         ("README.md", False),
         ("textkit/testing_utils.py", False),
+        ("setup.cfg", True),
+        ("pyproject.toml", True),
+        ("sub/pytest.toml", True),
+        ("textkit.egg-info/entry_points.txt", True),
+        ("build/lib/textkit.dist-info/METADATA", True),
+        ("test/helpers.py", True),
+        ("setup.py", False),
     ],
 )
 def test_protected_paths(path, protected):
@@ -47,7 +54,7 @@ def test_patch_similarity_follows_swe_rl():
     assert 0.9 < patch_similarity(near, TASK.patch) < 1.0
 
 
-def test_eval_script_restores_applies_runs_and_carries_a_canary():
+def test_eval_script_restores_applies_and_runs_with_configuration_ignored():
     test_patch = make_patch({"tests/test_a.py": "def test_a():\n    pass\n"},
                             {"tests/test_a.py": "def test_a():\n    pass\n\n\ndef test_b():\n    assert 1\n"})
     script = pytest_eval_script("f" * 40, test_patch, ["tests/test_a.py", "tests/test_c.py"])
@@ -56,9 +63,7 @@ def test_eval_script_restores_applies_runs_and_carries_a_canary():
     assert f"git checkout {'f' * 40} -- tests/test_a.py" in lines
     assert ": '>>>>> Start Test Output'" in lines and ": '>>>>> End Test Output'" in lines
     run = next(line for line in lines if "-m pytest" in line)
-    assert "-c /dev/null" in run and "tests/test_c.py" in run and "tests/test_swe_gym_canary.py" in run
-    assert canary_in(script) == "tests/test_swe_gym_canary.py::test_swe_gym_canary_must_fail"
-    assert canary_in("#!/bin/bash\npytest\n") is None
+    assert "-c /dev/null" in run and "tests/test_c.py" in run and "canary" not in script
     with pytest.raises(ValueError):
         pytest_eval_script("", test_patch, [])
 
