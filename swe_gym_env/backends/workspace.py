@@ -5,6 +5,12 @@ them for free. The starting state of a task with a ``setup_patch`` is a fresh re
 one commit, made with a fixed identity and date so that its hash is the same on every machine and
 equals the row's ``base_commit``: there is no history, reflog, stash or loose object from which the fix
 could be read back.
+
+A warm container of an image can be *staged* ahead of time (:func:`stage`: the image's files hashed into a
+fresh repository's index and object store, no commit). Preparing a task there only hashes the files its
+setup patch changes, commits, and deletes the objects of those files' image versions that the commit does
+not use - the image may hold the fixed code, and no unreachable object may keep it. The commit is the
+same either way: a tree's hash depends on its content only.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ import re
 import shlex
 
 from ..errors import SandboxStartError
-from .base import WORKDIR, Sandbox
+from ..patches import patch_paths
+from .base import WORKDIR, ExecResult, Sandbox
 
 SETUP_PATCH_PATH = "/tmp/.swe-gym-setup.patch"
 COMMIT_ENV = {
@@ -45,6 +52,35 @@ fi
 git rev-parse HEAD
 """
 
+STAGED_MARK = ".git/swe-gym-staged"
+STAGE_SCRIPT = f"""set -eo pipefail
+cd {WORKDIR}
+git config --global --add safe.directory '*' >/dev/null 2>&1 || true
+rm -rf .git
+find . -name __pycache__ -type d -prune -exec rm -rf {{}} +
+git -c init.defaultBranch=main init -q
+git add -A
+touch {STAGED_MARK}
+"""
+
+# $1..: the paths the setup patch touches
+STAGED_PREPARE_SCRIPT = f"""set -eo pipefail
+cd {WORKDIR}
+git config --global user.name >/dev/null 2>&1 || git config --global user.name agent
+git config --global user.email >/dev/null 2>&1 || git config --global user.email agent@swe-gym-env.invalid
+[ -e {STAGED_MARK} ] || {{ echo "not staged" >&2; exit 3; }}
+old=$(git ls-files -s -- "$@" | while read -r mode blob rest; do echo "$blob"; done)
+git apply --whitespace=nowarn {SETUP_PATCH_PATH}
+rm -f {SETUP_PATCH_PATH} {STAGED_MARK}
+git add -A
+env {COMMIT_IDENTITY} git -c commit.gpgsign=false commit -q --no-verify --allow-empty -m "Initial commit"
+used=$(git ls-tree -r HEAD | while read -r mode kind blob rest; do echo "$blob"; done)
+for blob in $old; do
+  case $'\n'"$used"$'\n' in *$'\n'"$blob"$'\n'*) ;; *) rm -f ".git/objects/${{blob:0:2}}/${{blob:2}}" ;; esac
+done
+git rev-parse HEAD
+"""
+
 DIFF_SCRIPT = """cd {workdir} || exit 3
 idx=/tmp/.swe-gym-index.$$
 cp .git/index "$idx" 2>/dev/null || rm -f "$idx"
@@ -69,7 +105,10 @@ def prepare(sandbox: Sandbox, setup_patch: str, expected_base: str = "", timeout
     """
     if setup_patch:
         sandbox.write_file(SETUP_PATCH_PATH, setup_patch.encode())
-    result = sandbox.exec(PREPARE_SCRIPT, timeout=timeout, max_output=1 << 20)
+    return _checked(sandbox.exec(PREPARE_SCRIPT, timeout=timeout, max_output=1 << 20), setup_patch, expected_base)
+
+
+def _checked(result: ExecResult, setup_patch: str, expected_base: str) -> str:
     lines = result.output.strip().splitlines()
     base = lines[-1].strip() if lines else ""
     if not result.ok or not _SHA.match(base):
@@ -80,6 +119,21 @@ def prepare(sandbox: Sandbox, setup_patch: str, expected_base: str = "", timeout
             "the image does not hold the repository the task was made for (rebuild the images)"
         )
     return base
+
+
+def stage(sandbox: Sandbox, timeout: float = 300.0) -> None:
+    """Hash an image's files into a fresh repository ahead of any task (see the module docstring)."""
+    result = sandbox.exec(STAGE_SCRIPT, timeout=timeout, max_output=1 << 20)
+    if not result.ok:
+        raise SandboxStartError(f"could not stage {WORKDIR} (exit {result.exit_code}): {result.output[-2000:]}")
+
+
+def prepare_staged(sandbox: Sandbox, setup_patch: str, expected_base: str = "", timeout: float = 300.0) -> str:
+    """:func:`prepare` on a staged sandbox: only the files the setup patch touches are hashed again."""
+    paths = sorted(patch_paths(setup_patch))
+    sandbox.write_file(SETUP_PATCH_PATH, setup_patch.encode())
+    command = STAGED_PREPARE_SCRIPT.replace("\"$@\"", " ".join(shlex.quote(p) for p in paths))
+    return _checked(sandbox.exec(command, timeout=timeout, max_output=1 << 20), setup_patch, expected_base)
 
 
 def diff(sandbox: Sandbox, base: str, timeout: float = 120.0) -> str:

@@ -55,26 +55,19 @@ def _wait_until(predicate, timeout: float, what: str):
 @pytest.fixture(scope="module")
 def cluster():
     """A head node on the host's daemon and a second node on a private, empty daemon."""
-    from ray.cluster_utils import Cluster
+    from swe_gym_env.backends.ray.local import LocalCluster
 
     if not PrivateDaemon.available():
-        pytest.skip("a second Docker daemon needs root and dockerd")
-    private = PrivateDaemon("ray-node")
-    private.stop(remove_data=True)  # a leftover of an interrupted run
-    private.start()
-    head = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
-    second = head.add_node(num_cpus=2, env_vars={"DOCKER_HOST": private.url})
-    ray.init(address=head.address, logging_level=logging.WARNING, log_to_driver=False)
-    head.wait_for_nodes()
-    nodes = {"head": head.head_node.node_id, "second": second.node_id}
+        pytest.skip("a second Docker daemon needs root, dockerd and ip")
+    local = LocalCluster(nodes=2).start()
+    head, second = local.node_ids
+    private = local.daemons[second]
     try:
-        yield {"cluster": head, "nodes": nodes, "private": private, "address": head.address}
-    finally:
-        ray.shutdown()
-        head.shutdown()
+        yield {"nodes": {"head": head, "second": second}, "private": private, "address": local.address}
         leftover = _project_containers(private.client())
-        private.stop(remove_data=True)
         assert not leftover, f"containers left on the second node's daemon: {[c.name for c in leftover]}"
+    finally:
+        local.stop()
 
 
 def _make_vec(num_envs: int, **kwargs):
@@ -240,21 +233,25 @@ def test_a_killed_driver_leaves_no_container(cluster, tmp_path):
 
 
 def test_gc_sweeps_every_node(cluster):
-    """`swe-gym-env gc --ray ADDRESS` reaches each node's own daemon."""
+    """`swe-gym-env gc --ray ADDRESS --orphans` reaches each node's own daemon (and spares live processes')."""
     from swe_gym_env.backends.docker.client import labels_for
-    from swe_gym_env.tasks.task import load_tasks as load
 
     private_client = cluster["private"].client()
-    image = load("builtin")[0].image
-    stray = private_client.containers.create(image, ["true"], labels={**labels_for("stray"), f"{LABEL}.pid": "1"})
+    image = TASKS[0].image
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stray = private_client.containers.create(image, ["true"], labels={**labels_for("stray"), f"{LABEL}.pid": str(dead.pid)})
+    alive = private_client.containers.create(image, ["true"], labels=labels_for("alive"))
     try:
-        done = subprocess.run([sys.executable, "-m", "swe_gym_env.cli", "gc", "--ray", cluster["address"]],
+        done = subprocess.run([sys.executable, "-m", "swe_gym_env.cli", "gc", "--ray", cluster["address"], "--orphans"],
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert "node(s)" in done.stdout
         assert not _project_containers(private_client, role="stray")
+        assert _project_containers(private_client, role="alive")  # this process lives: not an orphan
     finally:
-        try:
-            stray.remove(force=True)
-        except Exception:  # removed by the gc, as it should be
-            pass
+        for container in (stray, alive):
+            try:
+                container.remove(force=True)
+            except Exception:  # removed by the gc, as it should be
+                pass

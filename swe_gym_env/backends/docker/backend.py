@@ -11,7 +11,7 @@ import docker
 
 from ...errors import ImageNotFoundError
 from ..base import Limits
-from .cleanup import sweep_orphans, track
+from .cleanup import exit_on_signals, sweep_orphans, track
 from .client import DOCKER_ERRORS, daemon_retry, get_client, remove_container
 from .images import PULL_POLICIES, ImageBuildError, ensure_image, sanitize_image
 from .network import NETWORK_MODES
@@ -72,6 +72,7 @@ class DockerBackend:
             else None
         )
         self._closed = False
+        exit_on_signals()  # SIGTERM/SIGHUP remove this process's containers, like SIGINT
 
     def _create(self, task: Any, role: str) -> DockerSandbox:
         if not task.image:
@@ -122,6 +123,8 @@ class DockerBackend:
                 self._prepare(sandbox, task)
             else:
                 sandbox.start_session()
+                if task.setup_patch:  # the image's tasks differ by a patch: hash its files now, once
+                    sandbox.stage()
         except BaseException:
             sandbox.close()
             raise
@@ -153,6 +156,14 @@ class DockerBackend:
                 if upcoming is not None:
                     self.pool.prefetch(upcoming)
         return sandbox
+
+    def stats(self) -> dict[str, Any]:
+        """How resets were served (``hits``: prepared ahead, ``image_hits``: a spare prepared on the spot,
+        ``misses``: started cold) and what the pool made, evicted or found dead."""
+        if self.pool is None:
+            return {"hits": 0, "image_hits": 0, "misses": 0, "pool": 0}
+        counters = {k: v for k, v in vars(self.pool.stats).items() if k != "extra"}
+        return {**counters, "pool": self.pool.size, "stock": self.pool.stock()}
 
     def prefetch(self, task: Any, count: int = 1) -> None:
         """Hint that ``task`` will be started soon: the warm pool prepares ``count`` containers for it."""

@@ -3,7 +3,9 @@
 Every container carries the labels of :func:`.client.labels_for`. ``gc`` removes them all
 (or those of one run); ``sweep_orphans`` removes the containers whose owning process on this host is
 dead - every process runs it once before its first container, so a run that was killed with
-SIGKILL is cleaned up by the next one. Live sandboxes are also closed at interpreter exit.
+SIGKILL is cleaned up by the next one (and, at once, by its watchdog: :mod:`.watchdog`). Live
+sandboxes are also closed at interpreter exit, and SIGTERM and SIGHUP lead there the way SIGINT does
+(:func:`exit_on_signals`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import signal
 import threading
 import weakref
 from typing import Any
@@ -122,3 +125,29 @@ def remove_orphans(client: Any = None) -> int:
     if removed:
         log.info("removed %d containers left behind by dead processes", removed)
     return removed
+
+
+EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+_signals_done = False
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    log.warning("%s: abandoning gradings and commands in flight, removing this process's containers",
+                signal.Signals(signum).name)
+    raise SystemExit(128 + signum)
+
+
+def exit_on_signals() -> None:
+    """Make SIGTERM and SIGHUP (what ``timeout``, Kubernetes, Slurm and systemd send) end this process the way
+    SIGINT does - an exception in the main thread, so exit handlers run and remove every container - where
+    the process has left them at their default action. Called from the main thread; elsewhere a no-op."""
+    global _signals_done
+    if _signals_done or threading.current_thread() is not threading.main_thread():
+        return
+    _signals_done = True
+    for signum in EXIT_SIGNALS:
+        try:
+            if signal.getsignal(signum) == signal.SIG_DFL:
+                signal.signal(signum, _exit_on_signal)
+        except (ValueError, OSError) as error:  # an embedded interpreter: the watchdog still cleans up
+            log.debug("cannot handle %s: %s", signum, error)

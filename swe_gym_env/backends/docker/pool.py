@@ -205,6 +205,7 @@ class WarmPool:
         sandbox = self._pop(self.task_key(task))
         if sandbox is not None:
             self.stats.hits += 1
+            sandbox.origin = "task"
             return sandbox
         sandbox = self._pop(self.image_key(task))
         if sandbox is None:
@@ -221,6 +222,7 @@ class WarmPool:
             _close(sandbox)
             raise
         self.stats.image_hits += 1
+        sandbox.origin = "image"
         return sandbox
 
     def prefetch(self, task: Any, count: int = 1) -> None:

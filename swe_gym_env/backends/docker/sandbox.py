@@ -28,6 +28,8 @@ from ...errors import ImageNotFoundError, InfraError, SandboxLostError, SandboxS
 from ..base import WORKDIR, ExecResult, Limits
 from ..workspace import diff as diff_workspace
 from ..workspace import prepare as prepare_workspace
+from ..workspace import prepare_staged
+from ..workspace import stage as stage_workspace
 from ..wrapper import parse_wrapper_output, wrapper_argv
 from .client import (
     DOCKER_ERRORS,
@@ -98,6 +100,8 @@ class DockerSandbox:
         self._clean = 0  # > 0 while prepare/diff run: no terminal state in or out
         self._session: ShellSession | None = None
         self._remover = remover
+        self.staged = False
+        self.origin = "cold"  # how it was handed out: "task" (prepared ahead), "image" (a spare) or "cold"
 
     @property
     def id(self) -> str:
@@ -158,10 +162,23 @@ class DockerSandbox:
         return sandbox
 
     def prepare(self, setup_patch: str = "", expected_base: str = "") -> str:
-        """Reach the task's starting state (see :func:`swe_gym_env.backends.workspace.prepare`); returns the base commit."""
+        """Reach the task's starting state (see :func:`swe_gym_env.backends.workspace.prepare`); returns the
+        base commit. A staged container (:meth:`stage`) only hashes what the setup patch changes."""
         with self._clean_mode():
-            self._base_commit = prepare_workspace(self, setup_patch, expected_base)
+            if self.staged:
+                if not setup_patch:
+                    raise SandboxStartError("a staged container holds no task's repository: the task needs one as built")
+                self.staged = False
+                self._base_commit = prepare_staged(self, setup_patch, expected_base)
+            else:
+                self._base_commit = prepare_workspace(self, setup_patch, expected_base)
         return self._base_commit
+
+    def stage(self) -> None:
+        """Hash the image's files into a fresh repository ahead of any task (a warm spare of its image)."""
+        with self._clean_mode():
+            stage_workspace(self)
+        self.staged = True
 
     @contextlib.contextmanager
     def _clean_mode(self) -> Iterator[None]:

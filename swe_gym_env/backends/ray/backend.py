@@ -25,6 +25,7 @@ import collections
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,7 +134,8 @@ class RayBackend:
 
     ``limits``, ``network``, ``pull_policy``, ``warm_pool`` (per node), ``pool_memory`` (per node) and
     ``exec_mode`` configure each node's Docker backend. ``node_resource`` keeps to nodes that offer that
-    custom resource (e.g. nodes started with ``--resources '{"docker": 1}'``; default: every alive node).
+    custom resource (e.g. nodes started with ``--resources '{"docker": 1}'``), ``node_ids`` to those nodes;
+    by default every alive node runs sandboxes.
     """
 
     def __init__(
@@ -147,6 +149,7 @@ class RayBackend:
         pool_memory: str | int | None = "4g",
         exec_mode: str = "session",
         node_resource: str | None = None,
+        node_ids: Sequence[str] | None = None,
     ) -> None:
         ray = _ray()
         if not ray.is_initialized():
@@ -154,6 +157,7 @@ class RayBackend:
         self.limits = limits
         self.pull_policy = pull_policy
         self.node_resource = node_resource
+        self.node_ids = set(node_ids) if node_ids is not None else None
         self.options = dict(limits=limits, network=network, pull_policy=pull_policy, warm_pool=warm_pool,
                             pool_memory=pool_memory, exec_mode=exec_mode)
         self.predict_next: Any = None  # set by an env that owns this backend
@@ -168,7 +172,8 @@ class RayBackend:
         self.refresh(force=True)
         if not self._hosts:
             raise InfraError("the Ray cluster has no alive node to run sandboxes on"
-                             + (f" (none offers the resource {node_resource!r})" if node_resource else ""))
+                             + (f" (none offers the resource {node_resource!r})" if node_resource else "")
+                             + (f" (none of the nodes {sorted(self.node_ids)})" if self.node_ids is not None else ""))
 
     # -- the nodes -------------------------------------------------------------------------------
     def _eligible_nodes(self) -> list[str]:
@@ -177,6 +182,8 @@ class RayBackend:
             if not node.get("Alive"):
                 continue
             if self.node_resource and not node.get("Resources", {}).get(self.node_resource):
+                continue
+            if self.node_ids is not None and node["NodeID"] not in self.node_ids:
                 continue
             nodes.append(node["NodeID"])
         return nodes
