@@ -41,7 +41,8 @@ class TaskConfig:
 
 @dataclass
 class EnvConfig:
-    backend: str = "docker"  # docker (real containers) or fake (in memory, for tests)
+    backend: str = "docker"  # docker (this machine's daemon), ray (the nodes of a Ray cluster) or fake (tests)
+    ray_address: str | None = None  # backend ray: the cluster to join (None: RAY_ADDRESS, or ray.init() as called)
     num_envs: int = 32  # environments stepped concurrently (threads); each holds one container
     max_turns: int = 40  # model turns per episode (the env's max_steps)
     max_context_tokens: int = 32768  # prompt + episode tokens; the episode ends rather than exceed it

@@ -35,7 +35,15 @@ def episode_stats(episodes: Sequence[Episode], prefix: str) -> dict[str, float]:
         f"{prefix}/submitted": sum(e.end_reason == "submitted" for e in episodes) / n,
         f"{prefix}/truncated": sum(e.truncated for e in episodes) / n,
         f"{prefix}/failures": float(sum(bool(e.failure) for e in episodes)),
+        **{f"{prefix}/episode_seconds_{k}": v for k, v in _tail([e.duration for e in episodes]).items()},
     }
+
+
+def _tail(values: Sequence[float]) -> dict[str, float]:
+    """p50 / p95 / max: the slowest episodes set a synchronous rollout's wall time."""
+    ordered = sorted(values)
+    return {"p50": ordered[len(ordered) // 2], "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+            "max": ordered[-1]}
 
 
 def per_task_rates(episodes: Sequence[Episode]) -> dict[str, float]:

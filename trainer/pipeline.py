@@ -316,7 +316,7 @@ class Pipeline:
         env = self.config.env
         self.envs = make_envs(
             env.num_envs, tasks=[*self.train, *self.heldout], backend=env.backend, max_steps=env.max_turns,
-            reward=env.reward, command_timeout=env.command_timeout,
+            reward=env.reward, command_timeout=env.command_timeout, ray_address=env.ray_address,
         )
 
     def run(self, resume: bool = False) -> dict[str, Any]:

@@ -142,10 +142,15 @@ def collect_episodes(
     requests: Sequence[Request],
     limits: RolloutLimits = RolloutLimits(),
     on_episode: Callable[[Episode], None] | None = None,
+    cost_first: bool = True,
 ) -> list[Episode]:
-    """Run every request to the end and return the episodes in request order."""
+    """Run every request to the end and return the episodes in request order.
+
+    With ``cost_first`` the episodes start costliest task first (longest-processing-time first, by each
+    task's expected test cost), so that the slowest gradings are not the last to start and do not set the
+    rollout's wall time alone."""
     chat = policy.chat
-    queue = deque(enumerate(requests))
+    queue = deque(costliest_first(list(enumerate(requests)), envs) if cost_first else enumerate(requests))
     results: list[Episode | None] = [None] * len(requests)
     live: dict[int, EpisodeBuilder] = {}
     futures: dict[Future, int] = {}
@@ -239,6 +244,21 @@ def collect_episodes(
             if _is_submit(action) or len(live[slot].turns) + 1 >= limits.max_turns:
                 slow.add(future)  # grading runs the test suite
     return [episode for episode in results if episode is not None]
+
+
+def costliest_first(items: list[tuple[int, Request]], envs: EnvPool) -> list[tuple[int, Request]]:
+    """``items`` ordered by their task's expected test cost, highest first (unknown costs first too: they may
+    be the highest); ties keep their order."""
+    from swe_gym_env.grading.cost import CostCache, expected_cost
+
+    first = getattr(envs.envs[0], "unwrapped", envs.envs[0])
+    tasks = {task.instance_id: task for task in getattr(first, "tasks", None) or []}
+    cache = CostCache()
+    costs: dict[str, float] = {}
+    for task_id in {request.task_id for _, request in items}:
+        cost = expected_cost(tasks[task_id], cache) if task_id in tasks else None
+        costs[task_id] = cost.wall if cost is not None else float("inf")
+    return sorted(items, key=lambda item: -costs[item[1].task_id])
 
 
 def requests_for(task_ids: Sequence[str], per_task: int, first_group: int = 0) -> list[Request]:

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 from swe_gym_env import TaskError, load_tasks
-from swe_gym_env.env import SWEEnv
 
 from .report import format_report
 from .runner import EvalSettings, Interrupted, run_eval
@@ -43,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, default=250, help="steps per episode at most")
     p.add_argument("--max-new-tokens", type=int, default=1024, help="hf: tokens per model turn at most")
     p.add_argument("--pull-policy", choices=["never", "missing", "always"], default="missing")
+    p.add_argument("--backend", choices=["docker", "ray"], default="docker",
+                   help="where sandboxes live: this machine's Docker daemon, or the nodes of a Ray cluster")
+    p.add_argument("--ray-address", help="backend ray: the cluster to join (default: RAY_ADDRESS, or a new local one)")
+    p.add_argument("--schedule", choices=["cost", "given"], default="cost",
+                   help="cost: the costliest tasks first, so the slowest episodes do not start last")
     p.add_argument("--run-dir", help="where to write (default runs/eval-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir, skipping finished episodes")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -84,10 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     factory, model_name = make_factory(args)
     run_dir = Path(args.run_dir or f"runs/eval-{time.strftime('%Y%m%d-%H%M%S')}")
     settings = EvalSettings(max_steps=args.max_steps, num_samples=args.num_samples, max_workers=args.max_workers,
-                            model_name=model_name)
-
-    def env_factory() -> SWEEnv:
-        return SWEEnv(tasks=tasks, max_steps=args.max_steps, grade_on_truncation=True, pull_policy=args.pull_policy)
+                            model_name=model_name, backend=args.backend, ray_address=args.ray_address,
+                            pull_policy=args.pull_policy, schedule=args.schedule)
 
     def progress(record: dict) -> None:
         mark = "resolved" if record["resolved"] else ("FAILURE " + record["failure"]["type"] if record["failure"] else "-")
@@ -95,8 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"evaluating {model_name} on {len(tasks)} instances x {args.num_samples}; run dir: {run_dir}", flush=True)
     try:
-        report = run_eval(tasks, factory, run_dir, settings=settings, env_factory=env_factory, resume=args.resume,
-                          progress=progress)
+        report = run_eval(tasks, factory, run_dir, settings=settings, resume=args.resume, progress=progress)
     except Interrupted as error:
         print(str(error), file=sys.stderr)
         return 130

@@ -34,6 +34,15 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50 / p95 / max of ``values`` (the tail of episode times that sets a rollout's wall time)."""
+    if not values:
+        return {"p50": 0.0, "p95": 0.0, "max": 0.0}
+    ordered = sorted(values)
+    return {"p50": ordered[len(ordered) // 2], "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+            "max": ordered[-1]}
+
+
 def build_report(records: Iterable[Mapping[str, Any]], *, num_samples: int) -> dict[str, Any]:
     """Aggregate episode records (the latest one per instance and sample) into the report."""
     latest: dict[tuple[str, int], Mapping[str, Any]] = {}
@@ -64,6 +73,7 @@ def build_report(records: Iterable[Mapping[str, Any]], *, num_samples: int) -> d
         "resolve_rate_ci95": [low, high],
         **pass_k,
         "mean_turns": _mean([float(r["turns"]) for r in graded]),
+        "episode_seconds": percentiles([float(r.get("duration_s") or 0.0) for r in latest.values()]),
         "mean_prompt_tokens": _mean([float(r["prompt_tokens"]) for r in graded]),
         "mean_completion_tokens": _mean([float(r["completion_tokens"]) for r in graded]),
         "format_error_rate": (sum(int(r["format_errors"]) for r in graded) / turns) if turns else 0.0,
@@ -90,6 +100,8 @@ def format_report(report: Mapping[str, Any]) -> str:
     lines += [f"{key:<17} {value:.1%}" for key, value in report.items() if key.startswith("pass@")]
     lines += [
         f"mean turns        {report['mean_turns']:.1f}",
+        "episode seconds   p50 {p50:.1f} / p95 {p95:.1f} / max {max:.1f}".format(
+            **report.get("episode_seconds", {"p50": 0.0, "p95": 0.0, "max": 0.0})),
         f"mean tokens       {report['mean_prompt_tokens']:.0f} prompt / {report['mean_completion_tokens']:.0f} completion",
         f"format errors     {report['format_error_rate']:.1%} of turns",
         f"truncated         {report['truncated']}",

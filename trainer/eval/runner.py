@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from swe_gym_env import Task
+from swe_gym_env.backends.factory import make_backend
 from swe_gym_env.env import SWEEnv
 
 from .agents import AgentFactory
@@ -39,6 +40,24 @@ class EvalSettings:
     num_samples: int = 1
     max_workers: int = 4
     model_name: str = "model"
+    backend: str = "docker"  # where sandboxes live: docker (this machine) or ray (a cluster's nodes)
+    ray_address: str | None = None  # backend ray: the cluster to join
+    pull_policy: str = "missing"
+    schedule: str = "cost"  # cost: costliest tasks first (longest-processing-time), so stragglers start early; given
+
+
+def schedule(todo: list[tuple[Task, int]], how: str) -> list[tuple[Task, int]]:
+    """The episodes in the order they start: as given, or the costliest tasks' first (expected test cost,
+    see ``swe_gym_env.grading.cost``; tasks of unknown cost go first, as the costliest may be among them)."""
+    if how == "given":
+        return todo
+    if how != "cost":
+        raise ValueError(f"schedule must be 'cost' or 'given', got {how!r}")
+    from swe_gym_env.grading.cost import CostCache, expected_cost
+
+    cache = CostCache()
+    costs = {task.instance_id: expected_cost(task, cache) for task, _ in todo}
+    return sorted(todo, key=lambda item: -(costs[item[0].instance_id].wall if costs[item[0].instance_id] else 1e9))
 
 
 def _safe(name: str) -> str:
@@ -136,7 +155,8 @@ def run_eval(
     (root / "trajectories").mkdir(parents=True, exist_ok=True)
     results = ResultLog(root / "results.jsonl")
     done = {(r["instance_id"], int(r["sample"])) for r in results.read() if not r.get("failure")}
-    todo = [(task, k) for task in tasks for k in range(settings.num_samples) if (task.instance_id, k) not in done]
+    todo = schedule([(task, k) for task in tasks for k in range(settings.num_samples)
+                     if (task.instance_id, k) not in done], settings.schedule)
     (root / "config.json").write_text(json.dumps({"model_name": settings.model_name, "agent": factory.name,
                                                   "num_samples": settings.num_samples, "max_steps": settings.max_steps,
                                                   "instances": [t.instance_id for t in tasks]}, indent=2))
@@ -145,7 +165,24 @@ def run_eval(
     local = threading.local()
     envs: list[SWEEnv] = []
     envs_lock = threading.Lock()
-    make_env = env_factory or (lambda: SWEEnv(tasks=list(tasks), max_steps=settings.max_steps, grade_on_truncation=True))
+    backend = None
+    if env_factory is None:  # one backend for every worker: one warm pool, hinted with the tasks to come
+        backend = make_backend(settings.backend, num_envs=settings.max_workers, pull_policy=settings.pull_policy,
+                               ray_address=settings.ray_address)
+    make_env = env_factory or (lambda: SWEEnv(tasks=list(tasks), backend=backend, max_steps=settings.max_steps,
+                                              grade_on_truncation=True))
+    upcoming = iter([task.instance_id for task, _ in todo])
+    hints_lock = threading.Lock()
+
+    def hint(env: SWEEnv, count: int) -> None:
+        """Announce the next ``count`` episodes' tasks: the warm pool prepares them while these run."""
+        with hints_lock:
+            ids = [task_id for _, task_id in zip(range(count), upcoming)]
+        if ids:
+            try:
+                env.prefetch(ids)
+            except Exception as error:  # a hint only
+                log.debug("prefetch failed: %s", error)
 
     def work(task: Task, sample: int) -> dict[str, Any] | None:
         if stop.is_set():
@@ -154,7 +191,11 @@ def run_eval(
         if env is None:
             env = local.env = make_env()
             with envs_lock:
+                first = not envs
                 envs.append(env)
+            if first:
+                hint(env, settings.max_workers)  # the first wave
+        hint(env, 1)  # the episode that will follow this one
         trajectory = run_episode(env, task, factory(task, sample), settings, stop)
         if trajectory is None:
             return None
@@ -186,6 +227,8 @@ def run_eval(
         pool.shutdown(wait=True, cancel_futures=True)
         for env in envs:
             env.close()
+        if backend is not None:
+            backend.close()
     return finalize(root, tasks, settings)
 
 
