@@ -9,11 +9,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Mapping
 
+from ..grading.test_ids import split_nodeid
+
 
 def split_test_id(test_id: str) -> tuple[str, tuple[str, ...]]:
-    """``tests/test_x.py::TestA::test_b[1-2]`` -> (``tests/test_x.py``, (``TestA``, ``test_b``))."""
-    path, _, rest = test_id.partition("::")
-    names = tuple(part.split("[", 1)[0] for part in rest.split("::") if part)
+    """``tests/test_x.py::TestA::test_b[1-2]`` -> (``tests/test_x.py``, (``TestA``, ``test_b``)); the
+    parameters may hold anything (``::``, spaces), and a name the log parser cut short works too."""
+    path, names, _params = split_nodeid(test_id)
     return path, names
 
 

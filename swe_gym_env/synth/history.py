@@ -30,7 +30,7 @@ from ..grading.validation import measure, validate_task, with_test_lists
 from ..patches import make_patch
 from ..tasks.task import Task, task_from_row
 from .mutate import functions
-from .pipeline import CREATED_AT, Progress, SynthConfig, SynthReport, _noop
+from .pipeline import CREATED_AT, Progress, SynthConfig, SynthReport, _noop, rejection
 from .repo import RepoSource, commit_of_files, git_files, git_source, is_test_path, is_test_support
 from .statements import Evidence, bug_report, docstring_summary, failures_for, module_name, patch_lines
 
@@ -206,12 +206,15 @@ def synthesize_history(
     backend = backend or DockerBackend(pull_policy="never", pool_size=4 * config.workers + 4)
     grader = Grader(backend, timeout=config.grading_timeout)
 
+    kept: list[str] = []
+
     def process(commit: Commit) -> tuple[Task | None, str]:
         try:
             task = commit_task(repo, commit, snapshot, image)
             measured = measure(grader, task, repeats=max(2, config.screen_repeats))
             if not measured.lists.fail_to_pass:
-                return None, "no_fail_to_pass"
+                return None, "no_fail_to_pass: no test fails before the commit and passes after it"
+            kept.append(commit.sha)  # measured with tests that show the bug: validation decides now
             task = with_test_lists(task, measured.lists)
             statement = describe(
                 task, commit, git_files(repo, commit.parent), measured.before[0].output, snapshot.python_path
@@ -220,10 +223,10 @@ def synthesize_history(
             result = validate_task(
                 grader, task, repeats=config.gold_repeats, canaries=config.canaries != "none"
             )
-            return (task, "ok") if result.ok else (None, "invalid")
+            return (task, "ok") if result.ok else (None, rejection(result))
         except (SweGymError, ValueError) as error:
             log.info("commit %s rejected: %s", commit.sha[:8], error)
-            return None, type(error).__name__
+            return None, f"{type(error).__name__}: {str(error)[:400]}"
 
     clock = time.monotonic()
     tasks: list[Task] = []
@@ -232,7 +235,9 @@ def synthesize_history(
             for done, (task, reason) in enumerate(pool.map(process, commits), start=1):
                 report.screened = done
                 if task is None:
-                    report.rejected[reason] += 1
+                    key, _, detail = reason.partition(":")
+                    title = commits[done - 1].message.splitlines()[0][:80] if commits[done - 1].message else ""
+                    report.reject(key, f"{commits[done - 1].sha[:10]} {title!r}: {detail.strip()}")
                 else:
                     tasks.append(task)
                 progress("validate", done, len(commits))
@@ -242,7 +247,7 @@ def synthesize_history(
         if own_backend:
             backend.close()  # waits until every container it started is removed
     report.seconds["validate"] = round(time.monotonic() - clock, 1)
-    report.kept = report.valid = len(tasks)
+    report.kept, report.valid = len(kept), len(tasks)
     tasks.sort(key=lambda t: t.instance_id)
     return tasks[: config.max_tasks] if config.max_tasks is not None else tasks, report
 
