@@ -235,6 +235,12 @@ def run_baseline(bench: Workbench, config: SynthConfig, report: SynthReport | No
             f"{source.name}: the log parser reads none of the {len(passed)} passing tests back from pytest's "
             f"summary of their run (e.g. {min(unread)!r}); a plugin that changes pytest's output?"
         )
+    shared = [name for name in names.groups if names.shared(name)]
+    if shared and report is not None:
+        report.note(
+            f"{sum(len(names.nodeids(n)) for n in shared)} tests share {len(shared)} logged name(s) and never "
+            "join FAIL_TO_PASS", f"{shared[0]!r} for {list(names.nodeids(shared[0]))[:2]}",
+        )
     if unread and report is not None:
         report.note(f"{len(unread)} passing test(s) left out: the log parser does not read them back", min(unread))
     return Baseline(tuple(stable), data.get("covers", {}), names, tuple(files)), len(seen)
