@@ -5,6 +5,8 @@
 - :mod:`.protected`: the judge's files, dropped from a diff before grading;
 - :mod:`.eval_script`: eval scripts for pytest repositories, with ignored configuration and a canary;
 - :mod:`.validation`: measuring FAIL_TO_PASS / PASS_TO_PASS and validating tasks the SWE-bench way;
+- :mod:`.test_ids`: one naming of tests - lists hold the names the log parser reads back from pytest's
+  summary, and whole ids the parser splits are matched to them at grading;
 - :mod:`.similarity`: SWE-RL's patch-similarity reward;
 - :mod:`.fake`: the fake backend's grader (files compared, no tests run).
 

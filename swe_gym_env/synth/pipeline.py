@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from ..errors import InfraError, SweGymError, TaskError
+from ..errors import InfraError, SandboxLostError, SweGymError, TaskError
 from ..grading.eval_script import pytest_eval_script
 from ..grading.grader import GradeReport
 from ..grading.test_ids import TestNames, name_tests, unread_names
@@ -90,6 +90,7 @@ class SynthReport:
     tests: int = 0
     stable_tests: int = 0
     candidates: int = 0
+    covered_functions: int = 0  # functions with candidates (some stable test calls them)
     screened: int = 0
     kept: int = 0
     valid: int = 0
@@ -148,18 +149,25 @@ class Workbench:
         self.count = count
         self.sandboxes: list[Any] = []
 
-    def __enter__(self) -> Self:
+    def _start(self) -> Any:
         probe = Task(
             instance_id=f"synth-{self.source.slug}",
             repo=self.source.name,
             problem_statement="synthesis",
             image=self.image,
         )
+        sandbox = self.backend.start(probe, role="synth")
+        try:
+            sandbox.write_file(DRIVER_PATH, _driver_source())
+        except BaseException:
+            sandbox.close()
+            raise
+        return sandbox
+
+    def __enter__(self) -> Self:
         try:
             for _ in range(self.count):
-                sandbox = self.backend.start(probe, role="synth")
-                self.sandboxes.append(sandbox)
-                sandbox.write_file(DRIVER_PATH, _driver_source())
+                self.sandboxes.append(self._start())
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -171,6 +179,17 @@ class Workbench:
         self.sandboxes = []
 
     def run(self, index: int, command: str, spec: dict[str, Any], timeout: float) -> bytes:
+        """Run the driver in container ``index``; a container lost on the way (removed by someone
+        else, the daemon restarted) is replaced by a fresh one and the command runs once more."""
+        try:
+            return self._run(index, command, spec, timeout)
+        except SandboxLostError as error:
+            log.warning("synthesis container %d was lost (%s): starting a fresh one", index, error)
+            self.sandboxes[index].close()
+            self.sandboxes[index] = self._start()
+            return self._run(index, command, spec, timeout)
+
+    def _run(self, index: int, command: str, spec: dict[str, Any], timeout: float) -> bytes:
         sandbox = self.sandboxes[index]
         sandbox.write_file(SPEC_PATH, json.dumps(spec).encode())
         sandbox.exec(f"rm -f {OUT_PATH}", timeout=30)
@@ -426,10 +445,16 @@ def check_task(
     Returns (ok, ``reason: detail``, PASS_TO_PASS tests that failed without the fix while the gold
     patch passed them: tests the screening did not predict, which belong to FAIL_TO_PASS).
     """
-    try:
-        result = validate_task(grader, task, repeats=config.gold_repeats, canaries=canaries)
-    except SweGymError as error:
-        return False, f"validation_error: {type(error).__name__}: {str(error)[:300]}", []
+    for attempt in range(2):  # a lost container or a daemon hiccup is not the task's fault: once more
+        try:
+            result = validate_task(grader, task, repeats=config.gold_repeats, canaries=canaries)
+            break
+        except InfraError as error:
+            if attempt:
+                return False, f"validation_error: {type(error).__name__}: {str(error)[:300]}", []
+            log.warning("validating %s met an infrastructure fault, once more: %s", task.instance_id, error)
+        except SweGymError as error:
+            return False, f"validation_error: {type(error).__name__}: {str(error)[:300]}", []
     if not result.ok:
         return False, rejection(result), []
     empty = result.reports["empty"]
@@ -517,6 +542,7 @@ def _synthesize_mutations(
         report.seconds["baseline"] = round(time.monotonic() - clock, 1)
         pool = candidates(source, baseline, config)
         report.candidates = len(pool)
+        report.covered_functions = len({(mutation.path, mutation.function) for mutation, _tests in pool})
         cursor = 0
         screen_seconds = 0.0
         with ThreadPoolExecutor(max(1, config.workers)) as validators:
