@@ -231,18 +231,23 @@ def synthesize_history(
     clock = time.monotonic()
     tasks: list[Task] = []
     try:
-        with ThreadPoolExecutor(max(1, config.workers)) as pool:
-            for done, (task, reason) in enumerate(pool.map(process, commits), start=1):
+        pool = ThreadPoolExecutor(max(1, config.workers))
+        try:
+            futures = [pool.submit(process, commit) for commit in commits]
+            for done, (commit, future) in enumerate(zip(commits, futures), start=1):
+                task, reason = future.result()
                 report.screened = done
                 if task is None:
                     key, _, detail = reason.partition(":")
-                    title = commits[done - 1].message.splitlines()[0][:80] if commits[done - 1].message else ""
-                    report.reject(key, f"{commits[done - 1].sha[:10]} {title!r}: {detail.strip()}")
+                    title = commit.message.splitlines()[0][:80] if commit.message else ""
+                    report.reject(key, f"{commit.sha[:10]} {title!r}: {detail.strip()}")
                 else:
                     tasks.append(task)
                 progress("validate", done, len(commits))
                 if config.max_tasks is not None and len(tasks) >= config.max_tasks:
                     break
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # enough tasks: the commits not started are not
     finally:
         if own_backend:
             backend.close()  # waits until every container it started is removed
