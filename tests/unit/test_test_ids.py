@@ -211,3 +211,28 @@ def test_cli_exits_non_zero_and_says_why_when_nothing_comes_out(tmp_path, capsys
     assert main(["tasks", "synth", f"dir:{tmp_path / 'missing'}", "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "no valid task came out" in err and "is not a directory" in err and not out.exists()
+
+
+def test_the_driver_screens_tests_whose_ids_pytest_cannot_select(tmp_path):
+    """pytest splits a selection argument at every ``::``: the driver selects by function and reports
+    the wanted node ids, so a mutant is seen failing ``test_parameterize[key::value [x]-key-value-x]``."""
+    import os
+
+    from swe_gym_env.synth import driver as driver_module
+
+    root = tmp_path / "testbed"
+    shutil.copytree(FIXTURE, root)
+    source = (root / "wordcase" / "__init__.py").read_text()
+    mutant = source.replace('re.sub(r"[^a-z0-9]+", separator, text.lower())', 're.sub(r"[^a-z0-9:]+", separator, text.lower())')
+    assert mutant != source
+    wanted = [f"{MODULE}::test_parameterize[key::value [x]-key-value-x]", f"{MODULE}::test_parameterize[a - b-a-b]"]
+    spec = {"mutants": [{"id": "m", "path": "wordcase/__init__.py", "text": mutant, "tests": wanted}], "repeats": 2}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    subprocess.run(
+        [sys.executable, driver_module.__file__, "screen", str(tmp_path / "spec.json"), str(tmp_path / "out.jsonl")],
+        env={**os.environ, "SWE_GYM_TESTBED": str(root), "PYTHONDONTWRITEBYTECODE": "1"}, cwd=root,
+        check=True, timeout=300,
+    )
+    (row,) = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [run["outcomes"] for run in row["runs"]] == [{wanted[0]: "FAILED", wanted[1]: "PASSED"}] * 2
+    assert (root / "wordcase" / "__init__.py").read_text() == source
