@@ -101,7 +101,8 @@ def format_report(report: SynthReport) -> str:
     seconds = ", ".join(f"{k} {v:.0f}s" for k, v in report.seconds.items())
     lines = [
         f"{report.repo}: {report.valid} valid of {report.kept} kept{rate}, {report.screened} screened of "
-        f"{report.candidates} candidates; {report.stable_tests} of {report.tests} tests stable ({seconds})"
+        f"{report.candidates} candidates" + (f"; {report.stable_tests} of {report.tests} tests stable" if report.tests else "")
+        + f" ({seconds})"
     ]
     lines += [f"  note: {note}" for note in report.notes]
     if not report.valid:
