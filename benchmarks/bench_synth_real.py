@@ -39,6 +39,7 @@ PACKAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("pypi:cachetools==8.0.2", "src/ layout, unittest classes with mixins", ()),
     ("pypi:humanize==4.17.0", "src/ layout, extra test dependency (freezegun), a module needing a plugin", ("freezegun==1.5.5",)),
     ("pypi:toolz==1.2.0", "tests inside the package, doctests run from a test module", ()),
+    ("pypi:tabulate==0.10.0", "test/ with a helper module, CLI tests in a subprocess", ()),
 )
 
 
@@ -82,9 +83,13 @@ def run_package(spec: str, style: str, extra: tuple[str, ...], tasks_wanted: int
 
 
 def markdown(result: dict[str, Any]) -> str:
-    head = (f"Synthesis on real repositories - {result['date']} - rev `{result['revision'][:12]}` - "
-            f"{result['host']['cpus']} CPUs, `--max-tasks {result['tasks_wanted']}`, {result['workers']} workers, "
-            f"load avg {result['host']['load_before']:.2f} -> {result['host']['load_after']:.2f}")
+    runs = "; ".join(
+        f"{run['date']} rev `{run['revision'][:12]}` load {run['host']['load_before']:.1f} -> "
+        f"{run['host']['load_after']:.1f} ({', '.join(s.removeprefix('pypi:') for s in run['sources'])})"
+        for run in result.get("runs", [])
+    )
+    head = (f"Synthesis on real repositories - {result['host']['cpus']} CPUs, `--max-tasks {result['tasks_wanted']}`, "
+            f"{result['workers']} workers, `nice -n 10` - runs: {runs}")
     lines = [head, "",
              "| package | test style | covered functions | candidates / screened / kept | valid (kept -> valid) "
              "| previous naming: valid | top rejections | s per valid task | row KB per task (gzip) | repo image MB (own) |",
@@ -105,7 +110,8 @@ def markdown(result: dict[str, Any]) -> str:
         )
     totals = result["totals"]
     lines += ["", (f"Total: {totals['valid']} valid of {totals['kept']} kept ({totals['valid_of_kept']:.0%}) "
-                   f"in {totals['seconds'] / 60:.1f} min; every package >= 60% of kept valid: "
+                   f"from {totals['packages_with_tasks']} of {len(result['packages'])} packages "
+                   f"in {totals['seconds'] / 60:.1f} min; every package with kept mutants >= 60% valid: "
                    f"{'yes' if totals['all_rates_met'] else 'no'}; >= 10 valid where >= 10 functions are covered: "
                    f"{'yes' if totals['all_counts_met'] else 'no'}.")]
     return "\n".join(lines) + "\n"
@@ -117,17 +123,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--only", nargs="*", help="only these sources (of the list)")
     parser.add_argument("--out", default=str(RESULTS / "synth_real.json"))
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other packages of an earlier --out (a package rerun alone replaces its entry)")
     args = parser.parse_args(argv)
     load = os.getloadavg()[0]
     packages = [p for p in PACKAGES if not args.only or p[0] in args.only]
     started = time.monotonic()
     items = [run_package(spec, style, extra, args.tasks, args.workers) for spec, style, extra in packages]
+    spent = time.monotonic() - started
+    out = Path(args.out)
+    runs = [{"date": time.strftime("%Y-%m-%d %H:%M:%S"), "revision": git_revision(), "host": host(load),
+             "sources": [item["source"] for item in items], "seconds": round(spent, 1)}]
+    if args.merge and out.exists():
+        earlier = json.loads(out.read_text())
+        first = {"date": earlier.get("date"), "revision": earlier.get("revision", "?"), "host": earlier.get("host"),
+                 "sources": [i["source"] for i in earlier["packages"]], "seconds": earlier["totals"]["seconds"]}
+        runs = earlier.get("runs", [first]) + runs
+        mine = {item["source"] for item in items}
+        items = [i for i in earlier["packages"] if i["source"] not in mine] + items
+        spent += sum(i["seconds"] for i in earlier["packages"] if i["source"] not in mine)
+        order = [p[0] for p in PACKAGES]
+        items.sort(key=lambda i: order.index(i["source"]) if i["source"] in order else len(order))
     kept = sum(i["report"]["kept"] for i in items)
     valid = sum(i["report"]["valid"] for i in items)
     result = {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "revision": git_revision(),
-        "host": host(load),
+        "date": runs[-1]["date"],
+        "revision": runs[-1]["revision"],
+        "host": runs[-1]["host"],
+        "runs": runs,
         "tasks_wanted": args.tasks,
         "workers": args.workers,
         "packages": items,
@@ -135,14 +158,14 @@ def main(argv: list[str] | None = None) -> int:
             "kept": kept,
             "valid": valid,
             "valid_of_kept": valid / kept if kept else 0.0,
-            "seconds": round(time.monotonic() - started, 1),
-            "all_rates_met": all((i["valid_of_kept"] or 0) >= 0.6 for i in items),
+            "seconds": round(spent, 1),
+            "packages_with_tasks": sum(bool(i["report"]["valid"]) for i in items),
+            "all_rates_met": all((i["valid_of_kept"] or 0) >= 0.6 for i in items if i["report"]["kept"]),
             "all_counts_met": all(
                 i["report"]["valid"] >= 10 or i["report"].get("covered_functions", 0) < 10 for i in items
             ),
         },
     }
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     table = markdown(result)
