@@ -1,7 +1,8 @@
 """Synthesis on real repositories: popular PyPI packages that ship their tests in the sdist.
 
     nice -n 10 .venv/bin/python -m benchmarks.bench_synth_real                  # the packages below
-    nice -n 10 .venv/bin/python -m benchmarks.bench_synth_real --tasks 12 --only pypi:inflection==0.5.1
+    nice -n 10 .venv/bin/python -m benchmarks.bench_synth_real --tasks 12 --only pypi:inflection==0.5.1 --out a.json
+    .venv/bin/python -m benchmarks.bench_synth_real --combine first.json a.json      # one table of both runs
 
 Each package is synthesized end to end (``swe-gym-env tasks synth`` with ``--max-tasks``), one after
 another: sdist, repository image, baseline, mutants screened in containers, every kept mutant
@@ -117,48 +118,38 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", type=int, default=12, help="valid tasks wanted per package (--max-tasks)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--only", nargs="*", help="only these sources (of the list)")
-    parser.add_argument("--out", default=str(RESULTS / "synth_real.json"))
-    parser.add_argument("--merge", action="store_true",
-                        help="keep the other packages of an earlier --out (a package rerun alone replaces its entry)")
-    args = parser.parse_args(argv)
-    load = os.getloadavg()[0]
-    packages = [p for p in PACKAGES if not args.only or p[0] in args.only]
-    started = time.monotonic()
-    items = [run_package(spec, style, extra, args.tasks, args.workers) for spec, style, extra in packages]
-    spent = time.monotonic() - started
-    out = Path(args.out)
-    runs = [{"date": time.strftime("%Y-%m-%d %H:%M:%S"), "revision": git_revision(), "host": host(load),
-             "sources": [item["source"] for item in items], "seconds": round(spent, 1)}]
-    if args.merge and out.exists():
-        earlier = json.loads(out.read_text())
-        first = {"date": earlier.get("date"), "revision": earlier.get("revision", "?"), "host": earlier.get("host"),
-                 "sources": [i["source"] for i in earlier["packages"]], "seconds": earlier["totals"]["seconds"]}
-        runs = earlier.get("runs", [first]) + runs
-        mine = {item["source"] for item in items}
-        items = [i for i in earlier["packages"] if i["source"] not in mine] + items
-        spent += sum(i["seconds"] for i in earlier["packages"] if i["source"] not in mine)
-        order = [p[0] for p in PACKAGES]
-        items.sort(key=lambda i: order.index(i["source"]) if i["source"] in order else len(order))
+def runs_of(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs a result came from (one for a result written before results recorded them)."""
+    return result.get("runs") or [{
+        "date": result.get("date"), "revision": result.get("revision", "?"), "host": result.get("host"),
+        "sources": [i["source"] for i in result["packages"]], "seconds": result["totals"]["seconds"],
+    }]
+
+
+def combine(results: list[dict[str, Any]], tasks_wanted: int, workers: int) -> dict[str, Any]:
+    """One result of several runs; a package measured again replaces its earlier entry."""
+    by_source: dict[str, dict[str, Any]] = {}
+    runs: list[dict[str, Any]] = []
+    for result in results:
+        runs += runs_of(result)
+        by_source.update({item["source"]: item for item in result["packages"]})
+    order = [p[0] for p in PACKAGES]
+    items = sorted(by_source.values(), key=lambda i: order.index(i["source"]) if i["source"] in order else len(order))
     kept = sum(i["report"]["kept"] for i in items)
     valid = sum(i["report"]["valid"] for i in items)
-    result = {
+    return {
         "date": runs[-1]["date"],
         "revision": runs[-1]["revision"],
         "host": runs[-1]["host"],
         "runs": runs,
-        "tasks_wanted": args.tasks,
-        "workers": args.workers,
+        "tasks_wanted": tasks_wanted,
+        "workers": workers,
         "packages": items,
         "totals": {
             "kept": kept,
             "valid": valid,
             "valid_of_kept": valid / kept if kept else 0.0,
-            "seconds": round(spent, 1),
+            "seconds": round(sum(i["seconds"] for i in items), 1),
             "packages_with_tasks": sum(bool(i["report"]["valid"]) for i in items),
             "all_rates_met": all((i["valid_of_kept"] or 0) >= 0.6 for i in items if i["report"]["kept"]),
             "all_counts_met": all(
@@ -166,6 +157,29 @@ def main(argv: list[str] | None = None) -> int:
             ),
         },
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=int, default=12, help="valid tasks wanted per package (--max-tasks)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--only", nargs="*", help="only these sources (of the list)")
+    parser.add_argument("--out", default=str(RESULTS / "synth_real.json"))
+    parser.add_argument("--combine", nargs="+", metavar="RESULT",
+                        help="run nothing: combine earlier results (packages measured again replace earlier entries)")
+    args = parser.parse_args(argv)
+    if args.combine:
+        results = [json.loads(Path(path).read_text()) for path in args.combine]
+        result = combine(results, results[-1]["tasks_wanted"], results[-1]["workers"])
+    else:
+        load = os.getloadavg()[0]
+        packages = [p for p in PACKAGES if not args.only or p[0] in args.only]
+        started = time.monotonic()
+        items = [run_package(spec, style, extra, args.tasks, args.workers) for spec, style, extra in packages]
+        run = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "revision": git_revision(), "host": host(load),
+               "sources": [item["source"] for item in items], "seconds": round(time.monotonic() - started, 1)}
+        result = combine([{"runs": [run], "packages": items}], args.tasks, args.workers)
+    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     table = markdown(result)
