@@ -10,6 +10,7 @@ import ast
 from collections.abc import Iterable, Mapping
 
 from ..grading.test_ids import split_nodeid
+from .mutate import parse_python
 
 
 def split_test_id(test_id: str) -> tuple[str, tuple[str, ...]]:
@@ -34,7 +35,7 @@ def remove_tests(text: str, names: Iterable[tuple[str, ...]]) -> tuple[str, set[
     made by a factory, say) are not removed and are missing from the returned set.
     """
     wanted = {tuple(n) for n in names}
-    tree = ast.parse(text)
+    tree = parse_python(text)
     lines = text.splitlines(keepends=True)
     spans: list[tuple[int, int]] = []
     removed: set[tuple[str, ...]] = set()

@@ -29,7 +29,7 @@ from ..grading.eval_script import pytest_eval_script
 from ..grading.validation import measure, validate_task, with_test_lists
 from ..patches import make_patch
 from ..tasks.task import Task, task_from_row
-from .mutate import functions
+from .mutate import functions, parse_python
 from .pipeline import CREATED_AT, Progress, SynthConfig, SynthReport, _noop, rejection
 from .repo import RepoSource, commit_of_files, git_files, git_source, is_test_path, is_test_support
 from .statements import Evidence, bug_report, docstring_summary, failures_for, module_name, patch_lines
@@ -92,7 +92,7 @@ def _texts(files: Mapping[str, bytes], paths: set[str], what: str) -> dict[str, 
 def touched_function(source: str, patch_old_lines: list[int]) -> str:
     """The qualified name of the innermost function containing the first changed line, or ''."""
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except SyntaxError:
         return ""
     best = ""

@@ -641,7 +641,11 @@ def screening_detail(reason: str, runs: list[dict]) -> str:
 
 
 def _collect(future: Any, tasks: list[Task], report: SynthReport) -> None:
-    task, reason = future.result()
+    try:
+        task, reason = future.result()
+    except Exception as error:  # a fault of ours on one mutant is shown in the yield, not fatal to the run
+        log.exception("building or validating %s failed", future.mutation.id)
+        task, reason = None, f"internal_error: {type(error).__name__}: {error}"
     if task is not None:
         tasks.append(task)
     else:
