@@ -8,7 +8,9 @@
 4. **Screening**: one container per worker takes a share of the mutants; for each one it writes
    the mutant, runs the covering tests, runs them again when something failed, and restores the
    file. A mutant is kept when at least one test fails, every other one still passes, the outcome
-   repeats, nothing hangs and no more than ``max_fail_fraction`` of the suite fails.
+   repeats, nothing hangs, no more than ``max_fail_fraction`` of the suite fails and the failing
+   tests can be hidden (plain definitions in the test modules, not methods a test class inherits
+   from a mixin elsewhere).
 5. **Tasks**: the failing tests become FAIL_TO_PASS and are hidden from the starting state (the
    test patch brings them back, :mod:`.hidden`); every other stable test is PASS_TO_PASS; the
    statement is a bug report (:mod:`.statements`).
@@ -541,6 +543,7 @@ def _synthesize_mutations(
         progress("baseline", 1, 1)
         report.seconds["baseline"] = round(time.monotonic() - clock, 1)
         pool = candidates(source, baseline, config)
+        test_texts = {p: source.text(p) or "" for p in baseline.test_files or source.test_files()}
         report.candidates = len(pool)
         report.covered_functions = len({(mutation.path, mutation.function) for mutation, _tests in pool})
         cursor = 0
@@ -582,8 +585,13 @@ def _synthesize_mutations(
                     key = (mutation.path, mutation.function)
                     if reason == "keep" and kept_per_function[key] >= config.max_per_function:
                         reason = "function_quota"
+                    detail = screening_detail(reason, runs) if reason != "keep" else ""
+                    if reason == "keep":  # a task hides its failing tests: a static check, before any container
+                        not_hidden = hide_tests(test_texts, failing)[1]
+                        if not_hidden:
+                            reason, detail = "cannot_hide_tests", f"{not_hidden[:2]} are not plain test definitions"
                     if reason != "keep":
-                        report.reject(reason, f"{describe_mutation(mutation)}: {screening_detail(reason, runs)}")
+                        report.reject(reason, f"{describe_mutation(mutation)}: {detail}")
                         continue
                     kept_per_function[key] += 1
                     report.kept += 1
