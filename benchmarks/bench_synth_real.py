@@ -38,7 +38,7 @@ PACKAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("pypi:inflection==0.5.1", "parametrize-heavy (ids with spaces and punctuation), one module at the root", ()),
     ("pypi:more-itertools==11.2.1", "unittest.TestCase classes, many small functions", ()),
     ("pypi:cachetools==8.0.2", "src/ layout, unittest classes with mixins", ()),
-    ("pypi:humanize==4.17.0", "src/ layout, extra test dependency (freezegun), a module needing a plugin", ("freezegun==1.5.5",)),
+    ("pypi:humanize==4.17.0", "src/ layout, extra test dependency (freezegun)", ("freezegun==1.5.5",)),
     ("pypi:toolz==1.2.0", "tests inside the package, doctests run from a test module", ()),
     ("pypi:tabulate==0.10.0", "test/ with a helper module, CLI tests in a subprocess", ()),
 )
