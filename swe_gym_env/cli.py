@@ -219,7 +219,7 @@ def _cmd_tasks_synth(args: argparse.Namespace) -> int:
     import dataclasses
 
     from .synth.pipeline import SynthConfig
-    from .synth.run import synthesize
+    from .synth.run import format_report, synthesize
     from .tasks.task import write_tasks
 
     config = dataclasses.replace(
@@ -234,16 +234,18 @@ def _cmd_tasks_synth(args: argparse.Namespace) -> int:
                                     requirements=tuple(args.requirements or ()), progress=bars)
     finally:
         bars.close()  # type: ignore[attr-defined]
-    write_tasks(tasks, args.out)
     for report in reports:
-        seconds = ", ".join(f"{k} {v:.0f}s" for k, v in report.seconds.items())
-        print(f"{report.repo}: {report.valid} valid of {report.kept} kept, {report.screened} screened, "
-              f"{report.candidates} candidates ({seconds}); rejected: {dict(report.rejected)}")
+        print(format_report(report))
     if args.report:
         with open(args.report, "w") as handle:
             json.dump([r.as_dict() for r in reports], handle, indent=2)
+    if not tasks:
+        why = "; ".join(f"{r.repo}: {r.why_nothing()}" for r in reports)
+        print(f"no valid task came out, so nothing was written to {args.out}: {why}", file=sys.stderr)
+        return 1
+    write_tasks(tasks, args.out)
     print(f"wrote {len(tasks)} validated tasks to {args.out}")
-    return 0 if tasks else 1
+    return 0
 
 
 def _cmd_tasks_validate(args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@
 - :mod:`.cost`: each task's expected test cost, and the grading timeout it sets;
 - :mod:`.eval_script`: eval scripts for pytest repositories, with ignored configuration;
 - :mod:`.validation`: measuring FAIL_TO_PASS / PASS_TO_PASS and validating tasks the SWE-bench way;
+- :mod:`.test_ids`: one naming of tests - lists hold the names the log parser reads back from pytest's
+  summary, and whole ids the parser splits are matched to them at grading;
 - :mod:`.similarity`: SWE-RL's patch-similarity reward;
 - :mod:`.fake`: the fake backend's grader (files compared, no tests run).
 

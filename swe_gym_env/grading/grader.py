@@ -40,6 +40,7 @@ from .cost import Bound, CostCache, expected_cost, grading_bound
 from .eval_script import test_patch_files
 from .hardening import Hardening, canaries_applied, harden
 from .protected import ProtectedPaths
+from .test_ids import align_status_map
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +237,9 @@ class Grader:
             return GradeReport(task.instance_id, False, 0.0, "invalid_log", notes=(*notes,
                 "the test log is not a valid run (no results, or an exit status that contradicts them)"), **common)
         gold = {FAIL_TO_PASS: list(task.FAIL_TO_PASS), PASS_TO_PASS: list(task.PASS_TO_PASS)}
-        report = get_eval_tests_report(run.status_map, gold, eval_type=EvalType(task.eval_type))
+        # ids listed whole but read back split by the parser are looked up under the name it reads
+        status_map = align_status_map(run.status_map, gold[FAIL_TO_PASS] + gold[PASS_TO_PASS], task.log_parser)
+        report = get_eval_tests_report(status_map, gold, eval_type=EvalType(task.eval_type))
         status = get_resolution_status(report)
         tampered = False
         if run.hardening is not None and run.hardening.canaries:

@@ -21,6 +21,7 @@ from ..patches import split_patch
 from ..tasks.task import Task
 from .cost import COST_KEY, TestCost
 from .grader import Grader, GradeReport, TestRun
+from .test_ids import shared_names
 
 PASSING = ("PASSED", "XFAIL")
 
@@ -74,8 +75,11 @@ def measure(grader: Grader, task: Task, repeats: int = 1) -> Measurement:
     seen_before, flaky_before = _outcomes(before, ignore)
     seen_after, flaky_after = _outcomes(after, ignore)
     flaky = flaky_before | flaky_after
+    # a name several tests' log lines share cannot show that each of them passes: never FAIL_TO_PASS
+    shared = set().union(*(shared_names(run.output, task.log_parser) for run in (*before, *after)))
     f2p = sorted(
-        t for t, o in seen_after.items() if o == {"pass"} and t not in flaky and seen_before.get(t, {"fail"}) == {"fail"}
+        t for t, o in seen_after.items()
+        if o == {"pass"} and t not in flaky and t not in shared and seen_before.get(t, {"fail"}) == {"fail"}
     )
     p2p = sorted(t for t, o in seen_after.items() if o == {"pass"} and t not in flaky and seen_before.get(t) == {"pass"})
     return Measurement(TestLists(tuple(f2p), tuple(p2p), tuple(sorted(flaky))), tuple(before), tuple(after))

@@ -3,13 +3,15 @@
 This file is copied into the container and run with the container's python3 (standard library and
 pytest only; nothing from swe_gym_env is importable there). Usage::
 
-    python3 driver.py baseline SPEC.json OUT.json   # suite runs (the first one traced), outcomes + coverage
+    python3 driver.py baseline SPEC.json OUT.json   # suite runs (the first traced, with its -rA summary)
     python3 driver.py screen SPEC.json OUT.jsonl    # each mutant: write it, run its tests, restore
 
 Every suite run happens in a forked child of a process that has already imported pytest (the
 child exits when its run ends), so a mutant costs a fork and a collection, not an interpreter and
-a pytest start. Test ids are those of ``pytest --rootdir=/testbed -c /dev/null`` from /testbed,
-exactly what the tasks' eval scripts produce, so lists measured here grade there.
+a pytest start. Tests are reported by node id, those of ``pytest --rootdir=/testbed -c /dev/null``
+from /testbed as in the tasks' eval scripts; the first baseline run also returns pytest's ``-rA``
+summary, from which the host checks that the log parser reads each test back under the name the
+task will list it by.
 """
 
 import json
@@ -35,6 +37,8 @@ PYTEST_ARGS = [
     "ignore",
 ]
 MAX_MESSAGE = 1500
+MAX_SUMMARY = 32 * 1024 * 1024  # one line per test: room for suites of 100k tests
+LOG_PATH = "/tmp/.swe-gym-baseline.log"
 
 
 class Collector:
@@ -118,8 +122,17 @@ class Tracer:
         self.current = "*"
 
 
-def run_suite(args, timeout, trace_files=None):
-    """Run pytest on ``args`` in a forked child; returns (outcomes, messages, collect_errors, timed_out, covers)."""
+def summary_of(text):
+    """The ``-rA`` short test summary of a pytest run's output (what the tasks' log parser reads)."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if "short test summary info" in line), len(lines))
+    return "\n".join(lines[start:])[-MAX_SUMMARY:]
+
+
+def run_suite(args, timeout, trace_files=None, log_path=None):
+    """Run pytest on ``args`` in a forked child; returns (result, timed_out). The result holds
+    outcomes, messages, collect_errors, covers (when traced) and, with ``log_path``, ``summary``:
+    pytest's own ``-rA`` summary of the run, written to that file."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
@@ -137,9 +150,11 @@ def run_suite(args, timeout, trace_files=None):
                 tracer = Tracer(set(trace_files))
                 plugins.append(tracer)
             devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
+            out = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC) if log_path else devnull
+            os.dup2(out, 1)
             os.dup2(devnull, 2)
-            pytest.main(PYTEST_ARGS + list(args), plugins=plugins)
+            pytest.main(PYTEST_ARGS + (["-rA"] if log_path else []) + list(args), plugins=plugins)
+            sys.stdout.flush()
             result = {
                 "outcomes": collector.outcomes,
                 "messages": collector.messages,
@@ -187,6 +202,9 @@ def run_suite(args, timeout, trace_files=None):
         result = {}
     if not result or "crash" in result:
         timed_out = timed_out or not result
+    if log_path and result:
+        with open(log_path, encoding="utf-8", errors="replace") as handle:
+            result["summary"] = summary_of(handle.read())
     return result, timed_out
 
 
@@ -196,10 +214,14 @@ def baseline(spec, out_path):
     covers = {}
     for index in range(spec.get("repeats", 2)):
         started = time.monotonic()
+        first = index == 0
         result, timed_out = run_suite(
-            spec["tests"], spec.get("timeout", 600), spec.get("sources") if index == 0 else None
+            spec["tests"],
+            spec.get("timeout", 600),
+            spec.get("sources") if first else None,
+            LOG_PATH if first else None,
         )
-        if index == 0:
+        if first:
             covers = result.pop("covers", {})
         runs.append(
             {
@@ -207,6 +229,7 @@ def baseline(spec, out_path):
                 "timed_out": timed_out,
                 "collect_errors": result.get("collect_errors", []),
                 "crash": result.get("crash", ""),
+                "summary": result.get("summary", ""),
                 "seconds": round(time.monotonic() - started, 3),
             }
         )
@@ -214,8 +237,18 @@ def baseline(spec, out_path):
         json.dump({"runs": runs, "covers": covers}, handle)
 
 
+def selection(nodeid):
+    """The argument that selects ``nodeid``'s test function: pytest splits an argument at every
+    ``::``, so a parameter id holding one (``test_x[key::value]``) cannot be selected by itself."""
+    path, sep, rest = nodeid.partition("::")
+    return path + sep + rest.split("[", 1)[0]
+
+
 def screen(spec, out_path):
-    """For each mutant: write its file, run its tests (again when something fails), restore the file."""
+    """For each mutant: write its file, run its tests (again when something fails), restore the file.
+
+    The tests run by function (every parameter of a wanted one), and only the wanted node ids'
+    outcomes are reported."""
     originals = {}
     with open(out_path, "a") as out:
         for mutant in spec["mutants"]:
@@ -228,12 +261,14 @@ def screen(spec, out_path):
                 with open(path, "w", encoding="utf-8") as handle:
                     handle.write(mutant["text"])
                 runs = []
+                wanted = set(mutant["tests"])
+                args = sorted({selection(test) for test in wanted})
                 for _attempt in range(spec.get("repeats", 2)):
-                    result, timed_out = run_suite(mutant["tests"], spec.get("timeout", 60))
+                    result, timed_out = run_suite(args, spec.get("timeout", 60))
                     runs.append(
                         {
-                            "outcomes": result.get("outcomes", {}),
-                            "messages": result.get("messages", {}),
+                            "outcomes": {t: s for t, s in result.get("outcomes", {}).items() if t in wanted},
+                            "messages": {t: m for t, m in result.get("messages", {}).items() if t in wanted},
                             "collect_errors": result.get("collect_errors", []),
                             "timed_out": timed_out,
                             "crash": result.get("crash", ""),

@@ -9,11 +9,14 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Mapping
 
+from ..grading.test_ids import split_nodeid
+from .mutate import parse_python
+
 
 def split_test_id(test_id: str) -> tuple[str, tuple[str, ...]]:
-    """``tests/test_x.py::TestA::test_b[1-2]`` -> (``tests/test_x.py``, (``TestA``, ``test_b``))."""
-    path, _, rest = test_id.partition("::")
-    names = tuple(part.split("[", 1)[0] for part in rest.split("::") if part)
+    """``tests/test_x.py::TestA::test_b[1-2]`` -> (``tests/test_x.py``, (``TestA``, ``test_b``)); the
+    parameters may hold anything (``::``, spaces), and a name the log parser cut short works too."""
+    path, names, _params = split_nodeid(test_id)
     return path, names
 
 
@@ -32,7 +35,7 @@ def remove_tests(text: str, names: Iterable[tuple[str, ...]]) -> tuple[str, set[
     made by a factory, say) are not removed and are missing from the returned set.
     """
     wanted = {tuple(n) for n in names}
-    tree = ast.parse(text)
+    tree = parse_python(text)
     lines = text.splitlines(keepends=True)
     spans: list[tuple[int, int]] = []
     removed: set[tuple[str, ...]] = set()

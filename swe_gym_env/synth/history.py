@@ -13,7 +13,6 @@ drop flaky tests); a candidate whose tests do not fail before the fix is rejecte
 
 from __future__ import annotations
 
-import ast
 import logging
 import re
 import subprocess
@@ -29,8 +28,8 @@ from ..grading.eval_script import pytest_eval_script
 from ..grading.validation import measure, validate_task, with_test_cost, with_test_lists
 from ..patches import make_patch
 from ..tasks.task import Task, task_from_row
-from .mutate import functions
-from .pipeline import CREATED_AT, Progress, SynthConfig, SynthReport, _noop
+from .mutate import functions, parse_python
+from .pipeline import CREATED_AT, Progress, SynthConfig, SynthReport, _noop, rejection
 from .repo import RepoSource, commit_of_files, git_files, git_source, is_test_path, is_test_support
 from .statements import Evidence, bug_report, docstring_summary, failures_for, module_name, patch_lines
 
@@ -92,7 +91,7 @@ def _texts(files: Mapping[str, bytes], paths: set[str], what: str) -> dict[str, 
 def touched_function(source: str, patch_old_lines: list[int]) -> str:
     """The qualified name of the innermost function containing the first changed line, or ''."""
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except SyntaxError:
         return ""
     best = ""
@@ -206,12 +205,15 @@ def synthesize_history(
     backend = backend or DockerBackend(pull_policy="never", pool_size=4 * config.workers + 4)
     grader = Grader(backend, timeout=config.grading_timeout)
 
+    kept: list[str] = []
+
     def process(commit: Commit) -> tuple[Task | None, str]:
         try:
             task = commit_task(repo, commit, snapshot, image)
             measured = measure(grader, task, repeats=max(2, config.screen_repeats))
             if not measured.lists.fail_to_pass:
-                return None, "no_fail_to_pass"
+                return None, "no_fail_to_pass: no test fails before the commit and passes after it"
+            kept.append(commit.sha)  # measured with tests that show the bug: validation decides now
             task = with_test_lists(task, measured.lists)
             statement = describe(
                 task, commit, git_files(repo, commit.parent), measured.before[0].output, snapshot.python_path
@@ -220,29 +222,36 @@ def synthesize_history(
             result = validate_task(
                 grader, task, repeats=config.gold_repeats, canaries=config.canaries != "none"
             )
-            return (with_test_cost(task, result.cost), "ok") if result.ok else (None, "invalid")
+            return (with_test_cost(task, result.cost), "ok") if result.ok else (None, rejection(result))
         except (SweGymError, ValueError) as error:
             log.info("commit %s rejected: %s", commit.sha[:8], error)
-            return None, type(error).__name__
+            return None, f"{type(error).__name__}: {str(error)[:400]}"
 
     clock = time.monotonic()
     tasks: list[Task] = []
     try:
-        with ThreadPoolExecutor(max(1, config.workers)) as pool:
-            for done, (task, reason) in enumerate(pool.map(process, commits), start=1):
+        pool = ThreadPoolExecutor(max(1, config.workers))
+        try:
+            futures = [pool.submit(process, commit) for commit in commits]
+            for done, (commit, future) in enumerate(zip(commits, futures), start=1):
+                task, reason = future.result()
                 report.screened = done
                 if task is None:
-                    report.rejected[reason] += 1
+                    key, _, detail = reason.partition(":")
+                    title = commit.message.splitlines()[0][:80] if commit.message else ""
+                    report.reject(key, f"{commit.sha[:10]} {title!r}: {detail.strip()}")
                 else:
                     tasks.append(task)
                 progress("validate", done, len(commits))
                 if config.max_tasks is not None and len(tasks) >= config.max_tasks:
                     break
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # enough tasks: the commits not started are not
     finally:
         if own_backend:
             backend.close()  # waits until every container it started is removed
     report.seconds["validate"] = round(time.monotonic() - clock, 1)
-    report.kept = report.valid = len(tasks)
+    report.kept, report.valid = len(kept), len(tasks)
     tasks.sort(key=lambda t: t.instance_id)
     return tasks[: config.max_tasks] if config.max_tasks is not None else tasks, report
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -86,6 +87,17 @@ NO_SWAP_CALLS = {
     "format",
 }
 SIMPLE = (ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.Subscript)
+
+
+# CPython 3.11 before 3.11.8 can fail ``ast.parse`` run on two threads at once ("AST constructor
+# recursion depth mismatch", gh-106905); synthesis builds and validates tasks on threads.
+_PARSE_LOCK = threading.Lock()
+
+
+def parse_python(text: str) -> ast.Module:
+    """``ast.parse(text)``, one thread at a time."""
+    with _PARSE_LOCK:
+        return ast.parse(text)
 
 
 @dataclass(frozen=True)
@@ -400,7 +412,7 @@ def _branch_edits(pos: _Positions, node: ast.If, parent: ast.AST) -> Iterator[_E
 def mutations_of_file(path: str, text: str, operators: Sequence[str] = OPERATORS) -> list[Mutation]:
     """Every mutant of one file, in source order; mutants that do not parse or change nothing are left out."""
     try:
-        tree = ast.parse(text)
+        tree = parse_python(text)
     except SyntaxError:
         return []
     pos = _Positions(text)
@@ -417,7 +429,7 @@ def mutations_of_file(path: str, text: str, operators: Sequence[str] = OPERATORS
                 if new_text in seen:
                     continue
                 try:
-                    mutated = ast.parse(new_text)
+                    mutated = parse_python(new_text)
                 except SyntaxError:
                     continue
                 if ast.dump(mutated) == original:

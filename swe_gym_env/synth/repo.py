@@ -14,6 +14,7 @@ working copy, never installed, so the fixed code exists nowhere else in the imag
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import os
@@ -362,8 +363,10 @@ def pypi_source(
     pkg_info = files.get("PKG-INFO", b"").decode("utf-8", "replace")
     found = re.search(r"^Version:\s*(\S+)", pkg_info, re.MULTILINE)
     version = version or (found.group(1) if found else "0")
-    wheelhouse = cache / "wheels"
     requirements = _requires_dist(pkg_info) + list(extra_requirements)
+    # one wheelhouse per set of requirements: extra ones given later must not find a stale cache
+    digest = hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()[:12]
+    wheelhouse = cache / f"wheels-{digest}"
     pins: tuple[str, ...] = ()
     if requirements:
         wheels = sorted(wheelhouse.glob("*.whl")) if wheelhouse.is_dir() else []

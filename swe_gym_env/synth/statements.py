@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..patches import split_patch
+from .mutate import parse_python
 
 MAX_EXAMPLE_LINES = 12
 _EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Warning|Exit|Interrupt))(?::|$)")
@@ -50,7 +51,7 @@ def module_name(path: str, python_path: Sequence[str] = ()) -> str:
 def docstring_summary(source: str, qualname: str) -> str:
     """The first paragraph of the docstring of ``qualname`` in ``source`` (one line), or ''."""
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except SyntaxError:
         return ""
     node: ast.AST = tree
