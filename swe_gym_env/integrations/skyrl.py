@@ -23,9 +23,9 @@ object to share -, ...); ``extras`` names the task (``task_id`` or ``instance_id
   message, the reward is 0.0 until ``submit`` grades the episode, ``done`` is terminated or
   truncated, ``metadata`` is SWE-v0's ``info`` (``report`` and ``patch`` at the end).
 - An infrastructure fault raises :class:`~swe_gym_env.integrations.common.EpisodeFailure` after the
-  sandbox is released. SkyRL scores no reward for a rollout that raises: the generator aborts the
-  step, or (``generator.skip_failed_rollouts``) replaces it with a zero-loss placeholder - never a
-  false zero.
+  sandbox is released. A rollout that raises is never scored by SkyRL: the exception ends the
+  generator's step (``BaseTextEnvStepOutput`` has no way to say "masked", and a reward must be a
+  number) - an error, never a false zero.
 - ``close()`` releases the sandbox (and the backend the env made); also on garbage collection and as a
   context manager (``with skyrl_gym.make(...) as env``), since SkyRL calls ``close`` only after a
   rollout that finished.

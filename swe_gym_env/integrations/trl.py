@@ -20,7 +20,7 @@ Rewards (``get_reward``, called once per rollout after TRL's tool loop ends):
 - the episode was submitted: the graded reward;
 - TRL's loop ended first (no tool call, ``max_tool_calling_iterations``, the completion length): 0.0,
   or the graded reward of what is there when the env has ``grade_on_truncation=True``;
-- the infrastructure broke the episode (``info["failure"]``): ``None``. TRL (>= 1.16) marks a rollout
+- the infrastructure broke the episode (``info["failure"]``): ``None``. TRL (1.16) marks a rollout
   whose every reward is ``None`` as unscorable: it is left out of its group's baseline and gets a zero
   advantage - the masked episode, not a false zero.
 
