@@ -35,84 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import git_revision, host
+from swe_gym_env.integrations.trl import TRLSWEEnvironment
 
 RESULTS = Path(__file__).resolve().parent / "results"
 log = logging.getLogger("bench_rollouts")
 
 
-
-
-class TRLSWEEnvironment:
-    """SWE-v0 as a TRL ``environment_factory`` environment: its public methods are the agent's tools.
-
-    The method names, parameters and order are those of ``swe_gym_env.tools.TOOL_SCHEMAS``, so the chat
-    template renders the same tool list as in our rollouts.
-    """
-
-    def __init__(self, env: Any) -> None:
-        self.env = env
-        self.reward = 0.0
-        self.done = True
-        self.turns = 0
-
-    def reset(self, task_id: str, **kwargs: Any) -> str:
-        observation, info = self.env.reset(options={"task_id": task_id})
-        self.reward, self.done, self.turns = 0.0, bool(info.get("failure")), 0
-        return observation
-
-    def _step(self, call: dict[str, Any]) -> str:
-        if self.done:
-            return "The episode is over."
-        self.turns += 1
-        observation, reward, terminated, truncated, _ = self.env.step(call)
-        self.reward = float(reward)
-        self.done = bool(terminated or truncated)
-        return observation
-
-    def bash(self, command: str) -> str:
-        """
-        Run a bash command in the repository at /testbed and return its output and exit code.
-
-        Args:
-            command: The command to run.
-        """
-        return self._step({"name": "bash", "arguments": {"command": command}})
-
-    def str_replace_editor(
-        self,
-        command: str,
-        path: str,
-        file_text: str | None = None,
-        old_str: str | None = None,
-        new_str: str | None = None,
-        insert_line: int | None = None,
-        view_range: list[int] | None = None,
-    ) -> str:
-        """
-        View, create and edit files.
-
-        Args:
-            command: One of view, create, str_replace, insert, undo_edit.
-            path: File or directory path.
-            file_text: Content of the new file (create).
-            old_str: Exact text to replace (str_replace).
-            new_str: Replacement or inserted text.
-            insert_line: Insert after this line (insert).
-            view_range: [first, last] lines to show (view).
-        """
-        arguments = {"command": command, "path": path, "file_text": file_text, "old_str": old_str,
-                     "new_str": new_str, "insert_line": insert_line, "view_range": view_range}
-        return self._step({"name": "str_replace_editor",
-                           "arguments": {k: v for k, v in arguments.items() if v is not None}})
-
-    def submit(self) -> str:
-        """
-        Finish: your changes to /testbed are graded by hidden tests. Call it once, when done.
-        """
-        return self._step({"name": "submit", "arguments": {}})
-
-    def get_reward(self) -> float:
-        return self.reward
 
 
 def build_model(args: argparse.Namespace, work: Path, train: list[Any]) -> tuple[Any, Any]:
