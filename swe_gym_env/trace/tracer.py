@@ -93,9 +93,11 @@ def _short_container(value, kind, limit, depth):
 class CodeInfo(object):
     """What the tracer knows about one code object: its path under the root and whether it is traced."""
 
-    __slots__ = ("rel", "traced", "name", "first_line", "indent", "focused", "module", "generator")
+    __slots__ = ("rel", "traced", "name", "first_line", "indent", "focused", "module", "generator", "skip_line")
 
-    def __init__(self, rel, traced, name, first_line, indent=0, focused=False, module=False, generator=False):
+    def __init__(self, rel, traced, name, first_line, indent=0, focused=False, module=False, generator=False,
+                 skip_line=None):
+        self.skip_line = skip_line  # the def line: some Pythons report it when a call starts, some do not
         self.rel = rel
         self.traced = traced
         self.name = name
@@ -191,7 +193,7 @@ class Tracer(object):
             raise OSError("no free trace file name in " + self.out_dir)
         self.path = path
         self.out = os.fdopen(fd, "w", encoding="utf-8", errors="replace")
-        header = {"pid": os.getpid(), "argv": list(sys.argv) or [sys.executable], "start": time.time(),
+        header = {"pid": os.getpid(), "argv": _argv(), "start": time.time(),
                   "python": "%d.%d.%d" % tuple(sys.version_info[:3]), "engine": self.engine, "cwd": os.getcwd()}
         self.out.write(MARKER + " " + json.dumps(header) + "\n")
         self.out.flush()
@@ -265,8 +267,11 @@ class Tracer(object):
             focused = rel == self.focus_file and self._spans(code)
         source = linecache.getline(path, code.co_firstlineno)
         indent = len(source) - len(source.lstrip())
+        skip_line = None
+        if not module and any(line is not None and line > code.co_firstlineno for _offset, line in _line_starts(code)):
+            skip_line = code.co_firstlineno
         return CodeInfo(rel, True, qualname, code.co_firstlineno, indent, focused, module,
-                        bool(code.co_flags & GENERATOR_FLAGS))
+                        bool(code.co_flags & GENERATOR_FLAGS), skip_line)
 
     def _included(self, rel):
         if self.include:
@@ -333,12 +338,14 @@ class Tracer(object):
 
     def on_line(self, frame, state, line):
         info = state.info
+        if line == info.skip_line:
+            return
         if state.pending is not None:
             self.flush_pending(state, frame)
         state.exception = None
         loops = state.loops
         while loops and not (loops[-1].head <= line <= loops[-1].end):
-            self.close_loop(state, loops.pop())
+            self.close_loop(state, loops.pop(), frame)
         loop = self.loop_at(info.rel, line)
         if loop is not None:
             head, end, is_head = loop
@@ -370,12 +377,18 @@ class Tracer(object):
                 return loop
         return None
 
-    def close_loop(self, state, loop):
+    def close_loop(self, state, loop, frame):
+        """Leaving ``loop``: the folded iterations as one line, with the locals they changed in all."""
         iterations = loop.visits - (1 if loop.last == loop.head else 0)
         extra = iterations - self.loop_iterations
         if extra > 0 and state.shown and self.folding(state) is None:
-            self.write(state.depth + 1, "... %d more iteration%s of lines %d-%d folded" % (
-                extra, "" if extra == 1 else "s", loop.head, loop.end))
+            changes = ""
+            if frame is not None:
+                current = self.locals_of(frame, state.info)
+                changes = self.diff(state.snapshot, current)
+                state.snapshot = current
+            self.write(state.depth + 1, "... %d more iteration%s of lines %d-%d folded%s" % (
+                extra, "" if extra == 1 else "s", loop.head, loop.end, "  # " + changes if changes else ""))
 
     def flush_pending(self, state, frame):
         """Show the line ``state`` was executing, with the locals it changed (``frame`` None: not yet known)."""
@@ -416,7 +429,7 @@ class Tracer(object):
     def on_return(self, frame, state, value, unwinding):
         self.leave(frame, state)
         while state.loops:
-            self.close_loop(state, state.loops.pop())
+            self.close_loop(state, state.loops.pop(), None)
         if not state.shown:
             return
         if state.info.module:
@@ -607,6 +620,16 @@ class Tracer(object):
 
     def _mon_raise(self, code, offset, exception):
         self._mon_event(self.on_exception, code, exception)
+
+
+def _argv():
+    """The process's command line (sys.argv is not set yet when sitecustomize runs on old Pythons)."""
+    try:
+        with open("/proc/self/cmdline", "rb") as handle:
+            parts = handle.read().split(b"\0")
+        return [part.decode("utf-8", "replace") for part in parts if part] or [sys.executable]
+    except OSError:
+        return list(getattr(sys, "argv", None) or [sys.executable])
 
 
 def _line_starts(code):
