@@ -53,7 +53,7 @@ def install_script(directory: str, files: dict[str, bytes]) -> str:
         encoded = "\n".join(textwrap.wrap(base64.b64encode(data).decode(), 76))
         parts.append(f"builtin command base64 -d > {quoted}/{name} <<'SWE_GYM_TRACE_EOF'\n{encoded}\nSWE_GYM_TRACE_EOF")
     parts.append("builtin echo ok")
-    return "\n".join(parts) + "\n"
+    return "(\n" + "\n".join(parts) + "\n)\n"  # a subshell: nothing of it reaches the terminal state
 
 
 def traced_command(directory: str, command: str) -> str:
@@ -67,7 +67,8 @@ def traced_command(directory: str, command: str) -> str:
 def collect_script(directory: str, separator: str, per_file: int) -> str:
     """Shell code that prints up to MAX_FILES trace files (``per_file`` bytes each), then removes ``directory``."""
     quoted = shlex.quote(directory)
-    return (
+    return (  # in a subshell, like the others: its cd and variables stay out of the terminal state
+        "(\n"
         f"builtin cd -- {quoted} 2>/dev/null || {{ builtin echo '{separator} count 0'; exit 0; }}\n"
         "n=0\n"
         "for f in trace-*.txt; do\n"
@@ -78,6 +79,7 @@ def collect_script(directory: str, separator: str, per_file: int) -> str:
         "done\n"
         f"builtin printf '%s count %s\\n' '{separator}' \"$n\"\n"
         f"builtin cd / && builtin command rm -rf -- {quoted}\n"
+        ")\n"
     )
 
 
