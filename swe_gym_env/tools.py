@@ -67,7 +67,7 @@ TOOL_SCHEMAS: list[dict[str, Any]] = [
         "function": {
             "name": "trace",
             "description": (
-                "Run a command (a test: `python -m pytest -q tests/test_x.py::test_y`, or `python script.py`) "
+                "Run a command (a test: `python3 -m pytest -q tests/test_x.py::test_y`, or `python3 script.py`) "
                 "with its Python code traced, and return what the repository's own code executed (not the "
                 "standard library, installed packages or, unless asked, the tests): each line as "
                 "`path:line  source  # the local variables it changed`, calls with their arguments, returns "

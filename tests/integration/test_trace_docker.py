@@ -60,7 +60,7 @@ def test_trace_leaves_no_change_in_the_diff_nor_in_tmp_and_grading_is_unaffected
     task = TASKS["swe-gym__textkit-1"]
     env.reset(options={"task_id": task.instance_id})
     apply_patch_with_tools(env, task.patch)
-    before = env.unwrapped.sandbox.diff() if hasattr(env, "unwrapped") else env.sandbox.diff()
+    before = env.sandbox.diff()
     obs, info = trace(env, command="python3 -m pytest -q tests/test_wrap.py", include_tests=True, max_lines=50)
     assert info["exit_code"] == 0 and "call test_" in obs
     assert env.sandbox.diff() == before
@@ -99,5 +99,5 @@ def test_stateless_exec_mode_and_a_disabled_trace_tool(make_env):
     assert info["trace_lines"] == 10 and "trace cap reached (10 lines" in obs
     env = make_env(tools=["bash", "str_replace_editor", "submit"], warm_pool=0)
     env.reset(options={"task_id": "swe-gym__intervals-1"})
-    obs, reward, terminated, truncated, info = env.step({"name": "trace", "arguments": {"command": "python3 -V"}})
+    obs, _reward, _terminated, _truncated, info = env.step({"name": "trace", "arguments": {"command": "python3 -V"}})
     assert info["format_error"] and "Unknown tool 'trace'" in obs

@@ -6,6 +6,7 @@ containers.
 """
 
 import ast
+import json
 import shutil
 import subprocess
 import sys
@@ -133,8 +134,7 @@ def test_caps_stop_the_trace_with_a_marker(repo):
 def test_byte_cap_of_the_tracer_itself(repo, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "config.json").write_text(
-        '{"root": "%s", "max_lines": 1000, "max_bytes": 600}' % repo)
+    (out / "config.json").write_text(json.dumps({"root": str(repo), "max_lines": 1000, "max_bytes": 600}))
     shutil.copy(TRACER, out / "swe_gym_tracer.py")
     shutil.copy(BOOTSTRAP, out / "sitecustomize.py")
     subprocess.run([PY, "main.py"], cwd=repo, env={"PYTHONPATH": str(out), "PATH": "/usr/bin:/bin"}, check=True,
@@ -235,7 +235,7 @@ def test_same_trace_on_every_python_and_engine(repo, python, engine):
     (process,) = outcome.processes
     major, minor = (int(part) for part in process.header["python"].split(".")[:2])
     assert process.header["engine"] == ("sys.monitoring" if engine == "auto" and (major, minor) >= (3, 12) else "settrace")
-    exception_repr = lambda lines: [line.replace("',)", "')") for line in lines]  # noqa: E731  (3.6's repr)
+    exception_repr = lambda lines: [line.replace("',)", "')") for line in lines]  # Python 3.6's repr of an exception
     assert exception_repr(records(outcome)) == records(expected)
 
 
