@@ -4,7 +4,7 @@ import json
 import math
 
 import pytest
-from trainer_helpers import SMALL, TRAIN
+from trainer_helpers import TRAIN
 
 import swe_gym_env
 from swe_gym_env.trace.examples import TraceExample, changed_functions, read_examples, write_examples
@@ -61,6 +61,6 @@ def test_a_demonstration_can_trace_the_visible_tests_first(task):
     traced = demo_actions(task, files, trace_first=True)
     assert traced[1:] == plain
     call = json.loads(traced[0].removeprefix("<tool_call>").removesuffix("</tool_call>"))
-    (path, function), *_ = changed_functions(task.patch, files)
+    (_path, function), *_ = changed_functions(task.patch, files)
     assert call["name"] == "trace" and call["arguments"]["focus"] == function.name
     assert "python3 -m pytest" in call["arguments"]["command"]
