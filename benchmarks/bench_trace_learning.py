@@ -41,8 +41,8 @@ def arms(examples: int, trace_demos: int) -> dict[str, list[str]]:
 def markdown(report: dict[str, Any]) -> str:
     config = report["config"]
     lines = [
-        f"Trace-data learning benchmark - {report['time']} - rev `{report['revision'][:12]}` - seeds {config['seeds']}, "
-        f"{config['eval_samples_per_task']} episodes per task per checkpoint, overrides {config['overrides'] or 'none'}\n",
+        (f"Trace-data learning benchmark - {report['time']} - rev `{report['revision'][:12]}` - seeds {config['seeds']}, "
+         f"{config['eval_samples_per_task']} episodes per task per checkpoint, overrides {config['overrides'] or 'none'}\n"),
         "| checkpoint | without trace data: train (per seed) | with trace data: train (per seed) | with - without | held-out without / with |",
         "|---|---|---|---|---|",
     ]
