@@ -28,12 +28,12 @@ _PARAMETER = re.compile(r"<parameter=([^>\s]*)>(.*?)</parameter>", re.S)
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)```", re.S)
 _SHELL_LANGS = {"", "bash", "sh", "shell", "console", "zsh"}
 
-HOW_TO = (
+EXAMPLE = (
     "Call exactly one tool per turn, for example:\n"
     '<tool_call>{"name": "bash", "arguments": {"command": "ls"}}</tool_call>\n'
     "or\n<function=bash><parameter=command>ls</parameter></function>\n"
-    f"Available tools: {', '.join(schema['function']['name'] for schema in TOOL_SCHEMAS)}."
 )
+HOW_TO = EXAMPLE + f"Available tools: {', '.join(schema['function']['name'] for schema in TOOL_SCHEMAS)}."
 
 
 class ActionError(ValueError):
@@ -132,7 +132,7 @@ def parse_action(action: Any, tools: Collection[str] | None = None) -> ToolCall:
     else:
         raise ActionError(f"An action must be text or a tool-call dict, got {type(action).__name__}.\n{HOW_TO}")
     if tools is not None and call.name not in tools:
-        raise ActionError(f"Unknown tool {call.name!r}. Available tools: {', '.join(tools)}.\n{HOW_TO}")
+        raise ActionError(f"Unknown tool {call.name!r}.\n{EXAMPLE}Available tools: {', '.join(tools)}.")
     try:
         arguments = validate_arguments(call.name, dict(call.arguments))
     except ValueError as error:
