@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,12 +28,12 @@ _PARAMETER = re.compile(r"<parameter=([^>\s]*)>(.*?)</parameter>", re.S)
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)```", re.S)
 _SHELL_LANGS = {"", "bash", "sh", "shell", "console", "zsh"}
 
-HOW_TO = (
+EXAMPLE = (
     "Call exactly one tool per turn, for example:\n"
     '<tool_call>{"name": "bash", "arguments": {"command": "ls"}}</tool_call>\n'
     "or\n<function=bash><parameter=command>ls</parameter></function>\n"
-    f"Available tools: {', '.join(schema['function']['name'] for schema in TOOL_SCHEMAS)}."
 )
+HOW_TO = EXAMPLE + f"Available tools: {', '.join(schema['function']['name'] for schema in TOOL_SCHEMAS)}."
 
 
 class ActionError(ValueError):
@@ -116,8 +116,11 @@ def _strip_newline(value: str) -> str:
     return value
 
 
-def parse_action(action: Any) -> ToolCall:
-    """Parse and validate ``action``; raises :class:`ActionError` with feedback for the agent."""
+def parse_action(action: Any, tools: Collection[str] | None = None) -> ToolCall:
+    """Parse and validate ``action``; raises :class:`ActionError` with feedback for the agent.
+
+    ``tools``, when given, are the names of the tools on offer: a call to any other is an error.
+    """
     if isinstance(action, ToolCall):
         call = action
     elif isinstance(action, str):
@@ -128,6 +131,8 @@ def parse_action(action: Any) -> ToolCall:
         call = _parse_text(bytes(action).decode("utf-8", errors="replace"))
     else:
         raise ActionError(f"An action must be text or a tool-call dict, got {type(action).__name__}.\n{HOW_TO}")
+    if tools is not None and call.name not in tools:
+        raise ActionError(f"Unknown tool {call.name!r}.\n{EXAMPLE}Available tools: {', '.join(tools)}.")
     try:
         arguments = validate_arguments(call.name, dict(call.arguments))
     except ValueError as error:

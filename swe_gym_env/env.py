@@ -19,7 +19,8 @@ from .errors import ConfigError, Failure, InfraError
 from .grading import GradeReport, check_gradable, make_grader, patch_similarity
 from .grading.cost import command_timeout, expected_cost
 from .tasks.task import Task, load_tasks
-from .tools import Editor, ToolError, tool_schemas
+from .tools import Editor, ToolError, check_tool_names, tool_schemas
+from .trace import TraceOptions, run_trace
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,9 @@ class SWEEnv(gym.Env[str, Any]):
     cluster ``ray.init()`` joined, or ``ray_address``), ``"fake"`` (memory, for tests), or a backend
     object. ``grading_timeout`` (seconds) replaces the per-task bound that the expected test cost sets.
 
+    Tools: ``bash``, ``str_replace_editor``, ``trace`` (a command run with its Python code traced:
+    :mod:`.trace`) and ``submit``; ``tools=[...]`` offers only those named (``submit`` among them).
+
     Speed (Docker backend): ``warm_pool`` containers are kept started and prepared ahead of time
     (default 3: the next task, this episode's grading, a spare; 0 = none; bounded by ``pool_memory``);
     ``exec_mode="session"`` (default) runs bash calls in one persistent shell per sandbox, where the
@@ -121,6 +125,7 @@ class SWEEnv(gym.Env[str, Any]):
         pool_memory: str | int | None = "4g",
         exec_mode: str = "session",
         ray_address: str | None = None,
+        tools: Sequence[str] | None = None,
     ) -> None:
         if max_steps < 1:
             raise ConfigError(f"max_steps must be at least 1, got {max_steps}")
@@ -128,6 +133,10 @@ class SWEEnv(gym.Env[str, Any]):
             raise ConfigError(f"reward must be one of {REWARDS}, got {reward!r}")
         if render_mode not in (None, "ansi"):
             raise ConfigError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        try:
+            self.tool_names = check_tool_names(tools)
+        except ValueError as error:
+            raise ConfigError(f"tools: {error}") from None
         self.tasks: list[Task] = load_tasks(tasks, split=split, instance_ids=instance_ids)
         self._by_id = {task.instance_id: task for task in self.tasks}
         if reward == "tests":
@@ -147,7 +156,7 @@ class SWEEnv(gym.Env[str, Any]):
         self.start_attempts = max(1, start_attempts)
         self.prompt_template = prompt_template
         self.render_mode = render_mode
-        self.tools = tool_schemas(persistent_shell=exec_mode == "session")
+        self.tools = tool_schemas(persistent_shell=exec_mode == "session", tools=self.tool_names)
         self.observation_space = UnicodeText()
         self.action_space = UnicodeText()
         self.task: Task | None = None
@@ -261,7 +270,7 @@ class SWEEnv(gym.Env[str, Any]):
         extra: dict[str, Any] = {"tool": None, "format_error": False}
         reward, terminated, truncated = 0.0, False, False
         try:
-            call = parse_action(action)
+            call = parse_action(action, self.tool_names)
         except ActionError as error:
             self._format_errors += 1
             extra["format_error"] = True
@@ -297,6 +306,13 @@ class SWEEnv(gym.Env[str, Any]):
             extra.update(exit_code=result.exit_code, timed_out=result.timed_out, truncated_output=result.truncated)
             return format_observation(result, self._command_timeout)
         try:
+            if call.name == "trace":
+                outcome = run_trace(self.sandbox, TraceOptions.from_arguments(call.arguments), self.sandbox_limits,
+                                    timeout=self._command_timeout)
+                result = outcome.result
+                extra.update(exit_code=result.exit_code, timed_out=result.timed_out, truncated_output=result.truncated,
+                             trace_lines=outcome.lines)
+                return outcome.observation
             return self._editor.run(dict(call.arguments))
         except ToolError as error:
             self._tool_errors += 1

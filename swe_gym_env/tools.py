@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import posixpath
+from collections.abc import Sequence
 from typing import Any
 
 from .backends.base import WORKDIR, Sandbox, decode, quote
@@ -64,6 +65,44 @@ TOOL_SCHEMAS: list[dict[str, Any]] = [
     {
         "type": "function",
         "function": {
+            "name": "trace",
+            "description": (
+                "Run a command (a test: `python3 -m pytest -q tests/test_x.py::test_y`, or `python3 script.py`) "
+                "with its Python code traced, and return what the repository's own code executed (not the "
+                "standard library, installed packages or, unless asked, the tests): each line as "
+                "`path:line  source  # the local variables it changed`, calls with their arguments, returns "
+                "with their values, exceptions where they are raised; later loop iterations are folded. "
+                "Then the command's output. Runs like bash (same timeout and limits), in a subshell: cd and "
+                "variables do not carry over. Extend PYTHONPATH with PYTHONPATH=dir:$PYTHONPATH, not by replacing it."
+            ),
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "command": {"type": "string", "description": "The command to run traced."},
+                    "focus": {
+                        "type": "string",
+                        "description": "Show only this function (name or Class.method) and what it calls, "
+                        "or only the lines path:first-last (e.g. pkg/mod.py:10-40).",
+                    },
+                    "include": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "Paths or globs under /testbed to trace instead of all non-test code.",
+                    },
+                    "include_tests": {"type": "boolean", "description": "Also trace test files (default false)."},
+                    "max_depth": {
+                        "type": "integer",
+                        "description": "Do not show calls nested deeper than this (default 10).",
+                    },
+                    "max_lines": {"type": "integer", "description": "Trace lines to show at most (default 200)."},
+                },
+                "required": ["command"],
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
             "name": "submit",
             "description": "Finish: your changes to /testbed are graded by hidden tests. Call it once, when done.",
             "parameters": {"type": "object", "properties": {}, "required": []},
@@ -80,10 +119,28 @@ STATELESS_BASH = (
 )
 
 
-def tool_schemas(persistent_shell: bool = True) -> list[dict[str, Any]]:
-    """The tool schemas, with the ``bash`` description matching how commands run (a copy)."""
-    schemas = copy.deepcopy(TOOL_SCHEMAS)
-    if not persistent_shell:
+TOOL_NAMES = tuple(_SCHEMA_BY_NAME)
+
+
+def check_tool_names(tools: Sequence[str] | None) -> tuple[str, ...]:
+    """The tool names an env offers (``None``: all of them); ``submit`` is required. Raises ``ValueError``."""
+    if tools is None:
+        return TOOL_NAMES
+    if isinstance(tools, str):
+        raise ValueError(f"tools must be a list of tool names, not the string {tools!r}")  # noqa: TRY004
+    unknown = sorted(set(tools) - set(TOOL_NAMES))
+    if unknown:
+        raise ValueError(f"unknown tool(s) {unknown}; the tools are {list(TOOL_NAMES)}")
+    if "submit" not in tools:
+        raise ValueError("tools must include 'submit': without it an episode cannot end with a graded answer")
+    return tuple(name for name in TOOL_NAMES if name in tools)
+
+
+def tool_schemas(persistent_shell: bool = True, tools: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The schemas of ``tools`` (default: all), with the ``bash`` description matching how commands run (a copy)."""
+    names = check_tool_names(tools)
+    schemas = [schema for schema in copy.deepcopy(TOOL_SCHEMAS) if schema["function"]["name"] in names]
+    if not persistent_shell and "bash" in names:
         bash = next(schema for schema in schemas if schema["function"]["name"] == "bash")
         bash["function"]["description"] = STATELESS_BASH
     return schemas
@@ -118,6 +175,12 @@ def _coerce(value: Any, spec: dict[str, Any], where: str) -> Any:
                 raise ValueError(f"{where} must be an integer, got {value!r}") from None
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{where} must be an integer, got {type(value).__name__}")
+        return value
+    if kind == "boolean":
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        if not isinstance(value, bool):
+            raise ValueError(f"{where} must be true or false, got {value!r}")
         return value
     if kind == "array":
         if isinstance(value, str):

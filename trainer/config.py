@@ -56,6 +56,9 @@ class EnvConfig:
 class WarmStartConfig:
     mode: str = "auto"  # auto: train on demonstrations when the base model resolves no training task; always; never
     sft: SFTSettings = field(default_factory=lambda: SFTSettings(learning_rate=1e-5, epochs=2))  # training on demos
+    trace_examples: int = 0  # execution-trace examples (E.T. style) trained on with the demos; 0 = none (off: the recipe as published)
+    trace_examples_file: str | None = None  # read them from this file (python -m swe_gym_env.trace.examples); None: trace the training tasks' tests now
+    trace_demos: int = 0  # every Nth demonstration calls `trace` on the visible tests before its edit; 0 = none
 
 
 @dataclass

@@ -124,10 +124,25 @@ def test_files(task: Task, files: Mapping[str, str] | None = None) -> list[str]:
     return [path for path in paths if files is None or path in files]
 
 
-def demo_actions(task: Task, files: Mapping[str, str] | None = None) -> list[str]:
-    """The demonstration as the text of each model turn: view, edits, run the tests, submit."""
+def trace_call(task: Task, files: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """A ``trace`` of the visible tests focused on the function the gold patch changes (None: none found)."""
+    from swe_gym_env.trace.examples import changed_functions
+
+    tests = test_files(task, files)
+    targets = changed_functions(task.patch, dict(files)) if files else []
+    if not tests or not targets:
+        return None
+    command = f"python3 -m pytest -q -p no:cacheprovider {' '.join(tests)} 2>&1 | tail -n 1"
+    return {"name": "trace", "arguments": {"command": command, "focus": targets[0][1].name, "max_lines": 6}}
+
+
+def demo_actions(task: Task, files: Mapping[str, str] | None = None, *, trace_first: bool = False) -> list[str]:
+    """The demonstration as the text of each model turn: (trace the tests,) view, edits, run the tests, submit."""
     hunks = parse_hunks(task.patch)
     calls: list[dict[str, Any]] = []
+    traced = trace_call(task, files) if trace_first else None
+    if traced is not None:
+        calls.append(traced)
     if hunks:
         first = hunks[0]
         last_line = first.old_start + max(len(first.old_lines), 1) - 1
@@ -176,8 +191,12 @@ def run_script(env: Any, chat: ChatFormat, task_id: str, actions: Sequence[str],
     return builder.finish(truncated=True, end_reason="script_ended")
 
 
-def collect_demos(tasks: Sequence[Task], envs: EnvPool, chat: ChatFormat, attempts: int = 2) -> list[Episode]:
-    """One demonstration per task with a gold patch, run concurrently; only resolved ones are returned."""
+def collect_demos(tasks: Sequence[Task], envs: EnvPool, chat: ChatFormat, attempts: int = 2,
+                  trace_every: int = 0) -> list[Episode]:
+    """One demonstration per task with a gold patch, run concurrently; only resolved ones are returned.
+
+    With ``trace_every`` N > 0, every Nth demonstration (the 1st, the N+1th, ...) first calls ``trace``.
+    """
     todo: queue.Queue[tuple[int, Task]] = queue.Queue()
     for number, task in enumerate(t for t in tasks if t.patch.strip()):
         todo.put((number, task))
@@ -189,7 +208,8 @@ def collect_demos(tasks: Sequence[Task], envs: EnvPool, chat: ChatFormat, attemp
                 number, task = todo.get_nowait()
             except queue.Empty:
                 return
-            actions = demo_actions(task, starting_files(task))
+            trace_first = trace_every > 0 and number % trace_every == 0
+            actions = demo_actions(task, starting_files(task), trace_first=trace_first)
             for _ in range(attempts):  # a gold fix that fails was most likely a flaky test run: try again
                 episodes[number] = run_script(env, chat, task.instance_id, actions, group=number)
                 if episodes[number].resolved:

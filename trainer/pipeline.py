@@ -185,16 +185,22 @@ class Pipeline:
             self.progress.message(f"[warm start] skipped (mode={mode}, base resolves some training tasks)")
             return {"skipped": True}
         self.progress.start("demonstrations", len(self.train))
-        demos = distributed.collect_sharded(self.train, lambda mine: collect_demos(mine, self.envs, self.policy.chat))
+        trace_every = self.config.warm_start.trace_demos
+        demos = distributed.collect_sharded(
+            self.train, lambda mine: collect_demos(mine, self.envs, self.policy.chat, trace_every=trace_every))
         self.progress.finish()
         if distributed.is_main():
             save_episodes(demos, self.run_dir / "episodes" / "demos.jsonl")
-        self.progress.message(f"[warm start] {len(demos)} demonstrations from gold patches; fine-tuning")
+        traces = self._trace_examples()
+        self.progress.message(f"[warm start] {len(demos)} demonstrations from gold patches"
+                              + (f" and {len(traces)} execution-trace examples" if traces else "") + "; fine-tuning")
         started = time.monotonic()
-        metrics = fine_tune(self.model, self.tokenizer, demos, self.config.warm_start.sft, self.run_dir / "sft_warm_start",
-                            seed=self.config.run.seed, report_to=self.report_to, callbacks=self._callbacks("warm_start"))
+        metrics = fine_tune(self.model, self.tokenizer, demos + traces, self.config.warm_start.sft,
+                            self.run_dir / "sft_warm_start", seed=self.config.run.seed, report_to=self.report_to,
+                            callbacks=self._callbacks("warm_start"), replay_episodes=demos)
         metrics["seconds"] = time.monotonic() - started
         metrics["demos"] = len(demos)
+        metrics["trace_examples"] = len(traces)
         self.logger.log("warm_start", 0, {f"warm_start/{k}": v for k, v in metrics.items()})
         if "full_model_dir" in metrics:
             self._use_weights(metrics["full_model_dir"])
@@ -268,6 +274,20 @@ class Pipeline:
             "train_loss": result.metrics.get("train_loss"),
             "rollout_resolve_rate": [h["rollout/resolve_rate"] for h in history],
         }
+
+    def _trace_examples(self) -> list[Episode]:
+        """The warm start's execution-trace rows (``warm_start.trace_examples``), of the training tasks only."""
+        cfg = self.config.warm_start
+        if cfg.trace_examples <= 0:
+            return []
+        from .trace_data import trace_episode, trace_examples
+
+        examples = trace_examples(self.train, cfg.trace_examples, path=cfg.trace_examples_file,
+                                  backend=self.config.env.backend, seed=self.config.run.seed)
+        episodes = [trace_episode(example, self.policy.chat) for example in examples]
+        if distributed.is_main():
+            save_episodes(episodes, self.run_dir / "episodes" / "trace_examples.jsonl")
+        return episodes
 
     # -- the run -------------------------------------------------------------------------------------
     def _demos(self) -> list[Episode]:

@@ -85,8 +85,13 @@ def fine_tune(
     save: bool = False,
     resume_from_checkpoint: str | bool | None = None,
     callbacks: list[Any] | None = None,
+    replay_episodes: Sequence[Episode] | None = None,
 ) -> dict[str, float]:
-    """Train ``model`` in place on ``episodes`` with TRL's SFTTrainer; returns the trainer's metrics."""
+    """Train ``model`` in place on ``episodes`` with TRL's SFTTrainer; returns the trainer's metrics.
+
+    ``settings.stop_at_replay`` is judged on ``replay_episodes`` (default: all of ``episodes``), so that
+    auxiliary rows (execution-trace examples) do not decide when the demonstrations are learned.
+    """
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -125,7 +130,7 @@ def fine_tune(
     callbacks = list(callbacks or [])
     stopper = None
     if settings.stop_at_replay > 0:
-        stopper = _replay_stop(episodes, settings.stop_at_replay)
+        stopper = _replay_stop(replay_episodes or episodes, settings.stop_at_replay)
         callbacks.append(stopper)
     trainer = SFTTrainer(
         model=model,

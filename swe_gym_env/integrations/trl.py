@@ -113,10 +113,24 @@ class TRLSWEEnvironment:
         return self._step({"name": "str_replace_editor",
                            "arguments": {k: v for k, v in arguments.items() if v is not None}})
 
+    def trace(
+        self,
+        command: str,
+        focus: str | None = None,
+        include: list[str] | None = None,
+        include_tests: bool | None = None,
+        max_depth: int | None = None,
+        max_lines: int | None = None,
+    ) -> str:
+        arguments = {"command": command, "focus": focus, "include": include, "include_tests": include_tests,
+                     "max_depth": max_depth, "max_lines": max_lines}
+        return self._step({"name": "trace", "arguments": {k: v for k, v in arguments.items() if v is not None}})
+
     def submit(self) -> str:
         return self._step({"name": "submit", "arguments": {}})
 
     bash.__doc__ = _docstring("bash")
+    trace.__doc__ = _docstring("trace")
     str_replace_editor.__doc__ = _docstring("str_replace_editor")
     submit.__doc__ = _docstring("submit")
 

@@ -39,7 +39,7 @@ def test_reset_picks_by_id_or_seeded_rng():
     env = make()
     obs, info = env.reset(seed=0, options={"task_id": TASKS[3].instance_id})
     assert info["task_id"] == TASKS[3].instance_id and TASKS[3].problem_statement.strip() in obs
-    assert [t["function"]["name"] for t in info["tools"]] == ["bash", "str_replace_editor", "submit"]
+    assert [t["function"]["name"] for t in info["tools"]] == ["bash", "str_replace_editor", "trace", "submit"]
     picks = [env.reset(seed=s)[1]["task_id"] for s in (1, 2, 3)]
     assert picks == [env.reset(seed=s)[1]["task_id"] for s in (1, 2, 3)]
     with pytest.raises(ConfigError, match="not one of"):
@@ -134,3 +134,29 @@ def test_close_is_idempotent_and_step_before_reset_is_an_error():
 def test_bad_options_raise_config_errors(kwargs):
     with pytest.raises(ConfigError):
         make(**kwargs) if "backend" not in kwargs else SWEEnv(tasks="builtin", **kwargs)
+
+
+def test_tools_option_offers_only_the_named_tools():
+    env = make(tools=["bash", "str_replace_editor", "submit"])
+    obs, info = env.reset(options={"task_id": TASKS[0].instance_id})
+    assert [t["function"]["name"] for t in info["tools"]] == ["bash", "str_replace_editor", "submit"]
+    obs, reward, terminated, truncated, info = env.step({"name": "trace", "arguments": {"command": "python3 x.py"}})
+    assert info["format_error"] and "Unknown tool 'trace'" in obs and "trace" not in obs.replace("'trace'", "")
+    assert "Available tools: bash, str_replace_editor, submit." in obs
+    with pytest.raises(ConfigError, match="must include 'submit'"):
+        make(tools=["bash"])
+    with pytest.raises(ConfigError, match=r"unknown tool\(s\) \['grep'\]"):
+        make(tools=["grep", "submit"])
+    with pytest.raises(ConfigError, match="not the string"):
+        make(tools="bash")
+    envs = gym.make_vec("SWE-v0", num_envs=2, tasks="builtin", backend="fake", tools=["trace", "submit"])
+    _, info = envs.reset(seed=0)
+    assert envs.envs[0].tool_names == ("trace", "submit")
+    envs.close()
+
+
+def test_trace_in_a_sandbox_without_bash_is_a_tool_error():
+    env = make()
+    env.reset(options={"task_id": TASKS[0].instance_id})
+    obs, reward, terminated, truncated, info = env.step({"name": "trace", "arguments": {"command": "python3 x.py"}})
+    assert obs.startswith("Error: the tracer could not be put in place") and info["tool_error"] and not terminated

@@ -75,7 +75,7 @@ def test_trl_environment_exposes_only_tools_and_the_reset_reward_pair():
     import inspect
 
     public = [name for name, _ in inspect.getmembers(TRLSWEEnvironment, inspect.isfunction) if not name.startswith("_")]
-    assert sorted(public) == ["bash", "get_reward", "reset", "str_replace_editor", "submit"]
+    assert sorted(public) == ["bash", "get_reward", "reset", "str_replace_editor", "submit", "trace"]
 
 
 def test_trl_environment_episode_on_the_fake_backend():

@@ -17,7 +17,7 @@ def run(editor, **arguments):
 
 def test_schemas_are_openai_tools():
     names = [tool["function"]["name"] for tool in TOOL_SCHEMAS]
-    assert names == ["bash", "str_replace_editor", "submit"]
+    assert names == ["bash", "str_replace_editor", "trace", "submit"]
     for tool in TOOL_SCHEMAS:
         assert tool["type"] == "function" and tool["function"]["parameters"]["type"] == "object"
 
