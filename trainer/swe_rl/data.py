@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swe_gym_env.swe_rl import MiningConfig, Record, load_records, oracle_answer, prompt_messages, render_prompt
+from swe_gym_env.swe_rl import (
+    MiningConfig,
+    Record,
+    load_records,
+    oracle_answer,
+    prompt_messages,
+    render_prompt,
+)
 from swe_gym_env.swe_rl.records import SYSTEM_PROMPT
 from swe_gym_env.tasks.task import Task
 

@@ -29,7 +29,7 @@ from ..pipeline import Pipeline, Progress
 from ..policy import make_policy
 from ..rft import fine_tune, is_sharded
 from .data import chat_format, fitting, grpo_rows, oracle_episode, run_records, split_records, system_prompt
-from .evaluate import Sample, HiddenTestJudge, answer_samples, correlation, sample_stats
+from .evaluate import HiddenTestJudge, Sample, answer_samples, correlation, sample_stats
 from .report import plot_progress, summary_lines
 
 log = logging.getLogger(__name__)
