@@ -120,8 +120,7 @@ def oracle_answer(record: Record) -> str:
     """The oracle change written as an answer: a short thought naming the files, then SEARCH/REPLACE edits."""
     edits = [edit for path in record.changed for edit in edits_for(path, record.context.get(path, ""),
                                                                    record.oracle_new[path])]
-    names = ", ".join(record.changed)
-    return format_answer(f"The issue comes from {names}; the fix below changes {names}.", edits)
+    return format_answer(f"The change belongs in {', '.join(record.changed)}.", edits)
 
 
 def write_records(records: Iterable[Record], path: str | os.PathLike[str]) -> Path:

@@ -28,7 +28,7 @@ QUICK = [
     "model.tiny.hidden_size=32", "model.tiny.num_layers=1", "model.tiny.num_heads=2", "model.tiny.num_kv_heads=1",
     "model.tiny.intermediate_size=64", "model.tiny.vocab_size=1024",
     "tasks.source=builtin", "tasks.train_ids=[swe-gym__textkit-1, swe-gym__intervals-1]",
-    "tasks.heldout_ids=[swe-gym__tinyini-1]", "swe_rl.grading_workers=2",
+    "tasks.heldout_ids=[swe-gym__tinyini-1]", "swe_rl.repos=null", "swe_rl.grading_workers=2",
     "warm_start.sft.max_steps=2", "warm_start.sft.learning_rate=0.01", "warm_start.sft.stop_at_replay=0",
     "rl.steps=1", "rl.tasks_per_step=2", "rl.num_generations=2", "rl.minibatches=1", "rl.num_iterations=1",
     "eval.samples_per_task=1", "eval.base_samples_per_task=1", "run.report_to=[]",
