@@ -96,10 +96,11 @@ class SandboxFiles:
         self.sandbox = sandbox
 
     def paths(self) -> list[str]:
-        result = self.sandbox.exec("git ls-files -z", timeout=120, max_output=256 * 1024 * 1024)
+        # one path a line (command output loses NUL bytes); a name git must quote (a newline in it) is skipped
+        result = self.sandbox.exec("git -c core.quotePath=off ls-files", timeout=120, max_output=256 * 1024 * 1024)
         if not result.ok:
             raise TaskError(f"git ls-files failed in the task's sandbox: {result.output[-500:]}")
-        return sorted(name for name in result.output.split("\0") if name.strip())
+        return sorted(name for name in result.output.splitlines() if name.strip() and not name.startswith('"'))
 
     def read(self, paths: Sequence[str]) -> dict[str, bytes]:
         out = {}
