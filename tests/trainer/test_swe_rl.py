@@ -159,3 +159,16 @@ def test_cli_runs_the_recipe_and_checks_its_name(tmp_path, capsys):
     assert "[base] train: similarity -1.000" in out and "test-judged resolve rate 0% of 2" in out
     assert main(["--set", "recipe=nope"]) == 2
     assert "recipe" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", ["configs/tiny-swe-rl.yaml", "configs/qwen2.5-coder-7b-swe-rl.yaml"])
+def test_the_shipped_configs_make_a_grpo_config(path, tmp_path):
+    from trainer.rl import grpo_config
+
+    config = load_config(path)
+    processes = 1 if "tiny" in path else 8
+    args = grpo_config(config.rl, tmp_path, seed=0, report_to=[], max_context_tokens=config.env.max_new_tokens,
+                       num_processes=processes)
+    assert config.recipe == "swe_rl" and args.loss_type == "dapo" and args.beta == 0.0
+    assert args.per_device_train_batch_size * processes * config.rl.minibatches == \
+        config.rl.tasks_per_step * config.rl.num_generations
