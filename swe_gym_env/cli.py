@@ -8,6 +8,10 @@
     swe-gym-env tasks validate tasks.jsonl             # gold resolves, empty/no-op/broken do not
     swe-gym-env tasks convert old_rows.jsonl new.jsonl --eval-scripts DIR
     swe-gym-env images list | build SOURCE... | validate | prune --keep tasks.jsonl
+    swe-gym-env swe-rl mine git:/path/to/repo --out records.jsonl   # single-turn records (SWE-RL)
+    swe-gym-env swe-rl mine synth --out synth_records.jsonl
+    swe-gym-env swe-rl mine verified --from-image --out verified_records.jsonl
+    swe-gym-env swe-rl show records.jsonl --index 0    # a record's prompt and oracle answer
     swe-gym-env gc                                     # remove leftover containers
 """
 
@@ -277,6 +281,84 @@ def _cmd_tasks_validate(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _cmd_swe_rl_mine(args: argparse.Namespace) -> int:
+    """Single-turn records from a git history (``git:PATH[@REV]``) or from any task source."""
+    import dataclasses
+
+    from tqdm import tqdm
+
+    from .errors import ConfigError
+    from .swe_rl import MiningConfig, write_records
+
+    config = MiningConfig(related_files=args.related_files, max_changed_files=args.max_changed_files,
+                          max_changed_lines=args.max_changed_lines, max_file_bytes=args.max_file_bytes,
+                          min_message_chars=args.min_message_chars, merges=args.merges, max_commits=args.max_commits)
+    if args.extensions:
+        config = dataclasses.replace(config, extensions=tuple(e if e.startswith(".") else f".{e}"
+                                                              for e in args.extensions.split(",") if e))
+    bar = tqdm(desc="records", unit="change", dynamic_ncols=True)
+
+    def advance(record, reason: str) -> None:
+        bar.update(1)
+
+    backend = None
+    try:
+        if args.source.startswith("git:"):
+            from .swe_rl.git_history import mine_history
+
+            if args.checkout or args.from_image:
+                raise ConfigError("--checkout and --from-image are for task sources, not git:PATH")
+            path, _, rev = args.source[len("git:"):].partition("@")
+            records, skipped = mine_history(path, rev or "HEAD", name=args.name, config=config, on_change=advance)
+        else:
+            from .swe_rl.from_tasks import records_from_tasks
+            from .swe_rl.sources import builtin_files, checkout_files, image_files
+            from .tasks.task import load_tasks
+
+            if args.checkout and args.from_image:
+                raise ConfigError("give --checkout DIR or --from-image, not both")
+            tasks = load_tasks(args.source, split=args.split, instance_ids=args.instances or None)
+            bar.total = len(tasks)
+            if args.checkout:
+                source = checkout_files(args.checkout)
+            elif args.from_image:
+                from .backends.docker.backend import DockerBackend
+
+                backend = DockerBackend(pull_policy=args.pull_policy)
+                source = image_files(backend)
+            else:
+                source = builtin_files
+            records, skipped = records_from_tasks(tasks, source, config, name=args.source, on_record=advance)
+    finally:
+        bar.close()
+        if backend is not None:
+            backend.close()
+    if args.limit:
+        records = records[: args.limit]
+    write_records(records, args.out)
+    print(f"wrote {len(records)} records to {args.out}" + (f"; skipped: {dict(skipped)}" if skipped else ""))
+    return 0 if records else 1
+
+
+def _cmd_swe_rl_show(args: argparse.Namespace) -> int:
+    from .swe_rl import load_records, oracle_answer, prompt_messages
+
+    records = load_records(args.records)
+    if args.id:
+        chosen = [r for r in records if r.id == args.id]
+        if not chosen:
+            raise SweGymError(f"no record {args.id!r} in {args.records}")
+        record = chosen[0]
+    else:
+        if not 0 <= args.index < len(records):
+            raise SweGymError(f"--index {args.index} is out of range: {args.records} has {len(records)} records")
+        record = records[args.index]
+    for message in prompt_messages(record):
+        print(f"===== {message['role']} =====\n{message['content']}\n")
+    print(f"===== oracle answer =====\n{oracle_answer(record)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="swe-gym-env", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -360,6 +442,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-canaries", dest="canaries", action="store_false")
     p.add_argument("--pull-policy", **policy)
     p.set_defaults(func=_cmd_tasks_validate)
+
+    swe_rl = sub.add_parser("swe-rl", help="single-turn records from software evolution (SWE-RL)").add_subparsers(
+        dest="swe_rl_command", required=True)
+    p = swe_rl.add_parser("mine", help="records from a git history or from tasks, as JSONL")
+    p.add_argument("source", help="git:PATH[@REV] (a repository's history), or a task source: builtin, synth, "
+                   "a task file, a dataset id")
+    p.add_argument("--out", required=True, help="the JSONL to write (.jsonl.gz compresses)")
+    p.add_argument("--checkout", help="tasks' files from local clones: the repository, or a folder of owner__name clones")
+    p.add_argument("--from-image", action="store_true", help="tasks' files read from their images (Docker)")
+    p.add_argument("--related-files", type=int, default=2, help="unchanged related files per context")
+    p.add_argument("--max-changed-files", type=int, default=5)
+    p.add_argument("--max-changed-lines", type=int, default=200)
+    p.add_argument("--max-file-bytes", type=int, default=200_000)
+    p.add_argument("--min-message-chars", type=int, default=10)
+    p.add_argument("--extensions", default="", help="comma-separated source suffixes (default: common languages)")
+    p.add_argument("--merges", action="store_true", help="also mine merge commits (a merged branch as one change)")
+    p.add_argument("--max-commits", type=int, default=1000)
+    p.add_argument("--name", default=None, help="the repository's name in the records (default local/<dir>)")
+    p.add_argument("--split", default=None)
+    p.add_argument("--instances", nargs="*", help="only these task ids")
+    p.add_argument("--limit", type=int, default=0, help="write at most this many records")
+    p.add_argument("--pull-policy", **policy)
+    p.set_defaults(func=_cmd_swe_rl_mine)
+    p = swe_rl.add_parser("show", help="print a record's prompt and oracle answer")
+    p.add_argument("records")
+    p.add_argument("--index", type=int, default=0)
+    p.add_argument("--id", default=None)
+    p.set_defaults(func=_cmd_swe_rl_show)
     return parser
 
 

@@ -22,6 +22,13 @@ class ConfigError(SweGymError, ValueError):
     """An argument or option has a value the package cannot use; the message says which and why."""
 
 
+class AnswerFormatError(SweGymError, ValueError):
+    """A model's single-turn answer breaks the format (tags, edit blocks, a SEARCH that is not found).
+
+    An agent mistake: the single-turn reward turns it into -1 and never lets it escape.
+    """
+
+
 class InfraError(SweGymError):
     """The infrastructure (daemon, image, container, grader), not the agent, failed.
 

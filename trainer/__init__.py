@@ -4,7 +4,8 @@ Modules, each with one job: ``tiny`` (the embedded model and tokenizer), ``chat`
 pieces), ``policy`` (batched token-in/token-out sampling), ``envs`` (concurrent environments),
 ``rollout`` (collecting episodes), ``episode`` (the Episode record and JSONL), ``demos``
 (demonstrations from gold patches), ``data`` (training rows), ``rft`` (SFT stages), ``rl`` (DAPO with
-GRPOTrainer), ``config``, ``metrics``, ``pipeline`` and ``cli``. Importing the package imports nothing heavy.
+GRPOTrainer), ``config``, ``metrics``, ``pipeline`` and ``cli``; ``swe_rl`` is the single-turn SWE-RL
+recipe (``recipe: swe_rl``). Importing the package imports nothing heavy.
 """
 
 __all__ = ["__version__"]

@@ -4,6 +4,7 @@
     python -m trainer --config configs/qwen2.5-coder-7b.yaml
     python -m trainer --model Qwen/Qwen2.5-Coder-7B-Instruct --set rl.steps=50
     python -m trainer --resume runs/20261121-101500     # continue a run after its last finished stage
+    python -m trainer --config configs/tiny-swe-rl.yaml # SWE-RL: single-turn, similarity reward, judged by tests
     accelerate launch --config_file configs/accelerate/multi_gpu.yaml -m trainer --config configs/...
 """
 
@@ -65,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", help="run directory (default: runs/<time>)")
     parser.add_argument("--seed", type=int, help="seed for the tiny model, sampling and data order")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
-    parser.add_argument("--stages", default="base,warm_start,rft,rl", help="comma-separated stages to run")
+    parser.add_argument("--stages", default="base,warm_start,rft,rl",
+                        help="comma-separated stages to run (the swe_rl recipe has base, warm_start, rl)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override a config field, e.g. --set rl.steps=4 (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -106,10 +108,16 @@ def main(argv: list[str] | None = None) -> int:
 
     transformers.utils.logging.disable_progress_bar()  # "Loading weights" bars between our own
     transformers.utils.logging.set_verbosity_error()
-    from .pipeline import Pipeline
-
     stages = [stage.strip() for stage in args.stages.split(",") if stage.strip()]
-    pipeline = Pipeline(config, ConsoleProgress(enabled=main_process, bars=not args.quiet), stages=stages)
+    progress = ConsoleProgress(enabled=main_process, bars=not args.quiet)
+    if config.recipe == "swe_rl":
+        from .swe_rl.pipeline import SweRLPipeline
+
+        pipeline = SweRLPipeline(config, progress, stages=stages)
+    else:
+        from .pipeline import Pipeline
+
+        pipeline = Pipeline(config, progress, stages=stages)
     pipeline.run(resume=bool(args.resume))
     return 0
 

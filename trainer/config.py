@@ -104,6 +104,19 @@ class EvalConfig:
 
 
 @dataclass
+class SweRLConfig:
+    """The single-turn recipe (``recipe: swe_rl``): records, their split, and how answers are judged."""
+
+    records: str | None = None  # a records JSONL from `swe-gym-env swe-rl mine`; None: made here from tasks.source
+    related_files: int = 2  # records made here: unchanged related files shown beside the changed ones
+    repos: list[str] | None = None  # only the records of these repositories; None: all
+    train_per_repo: int | None = None  # keep the first N training records of each repository (quick runs)
+    grade: bool = True  # also judge answers with the tasks' hidden tests in SWE-v0 (records that name a task)
+    grading_workers: int = 2  # concurrent gradings, one sandbox each
+    grading_timeout: float = 600.0  # seconds per grading run
+
+
+@dataclass
 class RunConfig:
     output_dir: str = "runs/{time}"  # run directory; {time} and {seed} are filled in
     seed: int = 0  # seeds the tiny model, sampling, data order and the task split
@@ -116,6 +129,7 @@ class RunConfig:
 
 @dataclass
 class TrainConfig:
+    recipe: str = "agentic"  # agentic: multi-turn in SWE-v0 (warm start, RFT, RL); swe_rl: single-turn SWE-RL
     model: ModelConfig = field(default_factory=ModelConfig)
     tasks: TaskConfig = field(default_factory=TaskConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
@@ -124,10 +138,14 @@ class TrainConfig:
     rft: RFTConfig = field(default_factory=RFTConfig)
     rl: RLConfig = field(default_factory=RLConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    swe_rl: SweRLConfig = field(default_factory=SweRLConfig)  # used by recipe: swe_rl
     run: RunConfig = field(default_factory=RunConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+RECIPES = ("agentic", "swe_rl")
 
 
 class ConfigError(ValueError):
@@ -241,7 +259,10 @@ def load_config(path: str | os.PathLike[str] | None = None, overrides: list[str]
         if not sep:
             raise ConfigError(f"override {override!r} must look like section.key=value")
         _set_path(data, key.strip(), _parse_value(value))
-    return from_dict(TrainConfig, data)
+    config = from_dict(TrainConfig, data)
+    if config.recipe not in RECIPES:
+        raise ConfigError(f"config.recipe must be one of {', '.join(RECIPES)}, got {config.recipe!r}")
+    return config
 
 
 def save_config(config: TrainConfig, path: str | os.PathLike[str]) -> None:

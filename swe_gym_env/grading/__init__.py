@@ -9,7 +9,9 @@
 - :mod:`.validation`: measuring FAIL_TO_PASS / PASS_TO_PASS and validating tasks the SWE-bench way;
 - :mod:`.test_ids`: one naming of tests - lists hold the names the log parser reads back from pytest's
   summary, and whole ids the parser splits are matched to them at grading;
-- :mod:`.similarity`: SWE-RL's patch-similarity reward;
+- :mod:`.similarity`: SWE-RL's patch-similarity reward (of a whole patch, for the multi-turn env);
+- :mod:`.answer` and :mod:`.single_turn`: SWE-RL's single-turn answer format (SEARCH/REPLACE edit
+  blocks) and its reward (per-file diff similarity against the oracle change, no container);
 - :mod:`.fake`: the fake backend's grader (files compared, no tests run).
 
 Grading depends on the :class:`~swe_gym_env.backends.base.Backend` protocol and on tasks, never on a
@@ -25,9 +27,11 @@ from .fake import FakeGrader
 from .grader import Grader, GradeReport, TestRun, check_gradable
 from .protected import ProtectedPaths
 from .similarity import patch_similarity
+from .single_turn import SingleTurnScore, score_answer, single_turn_reward
 
 __all__ = [
     "Grader", "GradeReport", "TestRun", "check_gradable", "ProtectedPaths", "patch_similarity", "make_grader",
+    "SingleTurnScore", "score_answer", "single_turn_reward",
 ]
 
 

@@ -24,7 +24,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -211,9 +211,15 @@ def directory_source(
     )
 
 
-def git_files(repo: str | os.PathLike[str], rev: str = "HEAD") -> dict[str, bytes]:
-    """Every file of ``rev`` in a local git repository (blobs read in one ``cat-file --batch``)."""
-    listing = _git(repo, "ls-tree", "-r", "-z", "--full-tree", rev).split(b"\0")
+def git_files(
+    repo: str | os.PathLike[str], rev: str = "HEAD", paths: Sequence[str] | None = None
+) -> dict[str, bytes]:
+    """Every file of ``rev`` in a local git repository, or only those of ``paths`` that exist there
+    (blobs read in one ``cat-file --batch``)."""
+    if paths is not None and not paths:
+        return {}
+    wanted = ["--", *paths] if paths is not None else []
+    listing = _git(repo, "ls-tree", "-r", "-z", "--full-tree", rev, *wanted).split(b"\0")
     entries = []
     for item in listing:
         if not item:
