@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "$(TORCH_SPEC)"
-	$(BIN)/pip install -q -e ".[train,trl,mini-swe-agent,skyrl,openai,dev]"
+	$(BIN)/pip install -q -e ".[train,trl,mini-swe-agent,skyrl,openai,ray,dev]"
 	touch $@
 
 engine: install
