@@ -213,7 +213,8 @@ class SWEEnv(gym.Env[str, Any]):
         """This episode's time limits, from the task's expected test cost: an agent's commands may run the
         task's suite in full; the grading is ended at the bound the grader sets (see grading.cost)."""
         cost = expected_cost(task, getattr(self.grader, "cost_cache", None))
-        self._command_timeout = command_timeout(self.sandbox_limits.command_timeout, cost)
+        chosen = self.sandbox_limits.command_timeout
+        self._command_timeout = command_timeout(chosen, cost, explicit=chosen != Limits.command_timeout)
         limits: dict[str, Any] = {"command_timeout": self._command_timeout}
         bound = getattr(self.grader, "bound", None)
         if bound is not None:

@@ -51,7 +51,7 @@ def make_backend(
     if backend == "fake":
         from .fake import FakeBackend
 
-        return FakeBackend()
+        return FakeBackend(limits=limits)
     from .docker.images import PULL_POLICIES
     from .docker.network import NETWORK_MODES
     from .docker.sandbox import EXEC_MODES

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from ..patches import make_patch
 from ..tasks.builtin import starting_files
 from ..tasks.task import Task
-from .base import WORKDIR, ExecResult
+from .base import WORKDIR, ExecResult, Limits
 
 Handler = Callable[[str], ExecResult]
 
@@ -90,9 +90,11 @@ class FakeBackend:
         self,
         files_for: Callable[[Task], dict[str, str]] | None = None,
         handler: Handler | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self._files_for = files_for
         self.handler = handler
+        self.limits = limits or Limits()  # reported like a real backend's; a fake command never runs long
         self.started: list[FakeSandbox] = []
 
     def files_for(self, task: Task) -> dict[str, str]:

@@ -12,7 +12,8 @@ Resource use is estimated ahead and bounded: a task's tests take about as long a
   expected wall time plus six standard deviations above that, and never more than SWE-bench's 1800 s,
   which is also what applies when nothing is known.
 - **Command timeouts** (:func:`command_timeout`): an agent's commands get at least twice the expected
-  test time (plus 30 s), so running the task's own suite is never cut short by the default.
+  test time (plus 30 s), so running the task's own suite is never cut short by the default; a
+  command timeout set explicitly (``command_timeout=`` or a ``Limits`` other than the default) is kept.
 """
 
 from __future__ import annotations
@@ -151,8 +152,11 @@ def grading_bound(cost: TestCost | None, *, floor: float = FLOOR, factor: float 
     return Bound(seconds, rule, cost)
 
 
-def command_timeout(default: float, cost: TestCost | None, cap: float = CAP) -> float:
-    """An agent command's timeout: ``default``, raised to twice the expected test time plus 30 s."""
-    if cost is None:
+def command_timeout(default: float, cost: TestCost | None, cap: float = CAP, *, explicit: bool = False) -> float:
+    """An agent command's timeout: ``default``, raised to twice the expected test time plus 30 s.
+
+    A timeout the user chose (``explicit``) is kept as given: it is a decision, not a default.
+    """
+    if cost is None or explicit:
         return default
     return min(cap, max(default, math.ceil(2 * cost.wall + 30)))

@@ -38,6 +38,7 @@ def test_command_timeouts_leave_room_for_the_tasks_own_suite():
     assert command_timeout(120.0, TestCost(10.0)) == 120.0
     assert command_timeout(60.0, TestCost(100.0)) == 230.0
     assert command_timeout(60.0, TestCost(5000.0)) == CAP
+    assert command_timeout(3.0, TestCost(100.0), explicit=True) == 3.0  # the user's choice is kept
 
 
 def test_a_row_carries_its_cost_and_the_cache_fills_in_for_rows_without(tmp_path):
@@ -74,3 +75,17 @@ def test_the_cache_keeps_a_bounded_history_and_survives_a_broken_file(tmp_path):
 def test_malformed_row_costs_are_ignored(value):
     row = {**TASK.to_row(), COST_KEY: value}
     assert row_cost(load_tasks([row])[0]) is None
+
+
+@pytest.mark.parametrize("given, expected", [({}, 2 * 100 + 30), ({"command_timeout": 7}, 7),
+                                             ({"limits_timeout": 9}, 9)])
+def test_an_env_raises_only_the_default_command_timeout_for_a_costly_task(given, expected):
+    from swe_gym_env.backends.base import Limits
+    from swe_gym_env.env import SWEEnv
+
+    costly = with_test_cost(TASK, TestCost(100.0, source="row"))
+    kwargs = {"limits": Limits(command_timeout=given.pop("limits_timeout"))} if "limits_timeout" in given else given
+    env = SWEEnv(tasks=[costly], backend="fake", **kwargs)
+    _, info = env.reset(seed=0)
+    assert info["limits"]["command_timeout"] == expected
+    env.close()
