@@ -15,7 +15,20 @@ warm pool). Only the loop differs:
   calls of that turn run one rollout after another, then ``get_reward`` one after another.
 
 The TRL side is timed from its first ``reset`` to its last ``get_reward`` (its log-prob scoring pass,
-which is training work rather than rollout work, is timed separately and left out). Without
+which is training work rather than rollout work, is timed separately and left out).
+
+**The floor.** Each round also measures, apart, the two things a rollout cannot go faster than:
+
+- *generation alone*: every ``generate`` call of our round replayed on the model with no env - the
+  same contexts in the same batches, each row made to produce exactly as many tokens as it did
+  (no stop token, budget = its length);
+- *the env's CPU time*: every episode of our round replayed with no model - the same task, the same
+  actions, all envs at once - and the host's busy CPU seconds over the replay (``/proc/stat``, less
+  the idle machine's rate measured just before) divided by the cores: resets, tools, grading, the
+  daemon and the containers.
+
+``floor = max(generation alone, env CPU / cores)``; we report our wall time as a multiple of it
+(target <= 1.3x) beside the ratio to TRL. Without
 ``--model`` a tiny model is built and warm-started on the demonstrations until it replays them
 half the time, so that episodes run several turns of real tool calls. Rounds alternate the two
 sides so that load on a shared machine hits both alike. Writes ``benchmarks/results/rollouts.json``.
@@ -64,13 +77,111 @@ def build_model(args: argparse.Namespace, work: Path, train: list[Any]) -> tuple
     return model, tokenizer
 
 
-def run_ours(policy: Any, pool: Any, task_ids: list[str], limits: Any) -> dict[str, Any]:
+class RecordingPolicy:
+    """The policy, with every ``generate`` call kept (contexts and tokens produced) and timed."""
+
+    def __init__(self, policy: Any) -> None:
+        self.policy = policy
+        self.chat = policy.chat
+        self.calls: list[tuple[list[list[int]], list[int]]] = []
+        self.seconds = 0.0
+
+    def generate(self, contexts: Any, max_new_tokens: Any) -> Any:
+        started = time.monotonic()
+        out = self.policy.generate(contexts, max_new_tokens)
+        self.seconds += time.monotonic() - started
+        self.calls.append(([list(c) for c in contexts], [len(g.token_ids) for g in out]))
+        return out
+
+
+def generation_alone(policy: Any, calls: list[tuple[list[list[int]], list[int]]]) -> float:
+    """Seconds the model needs for ``calls`` with no env: same batches, same token counts per row."""
+    stop_ids = policy.stop_ids
+    policy.stop_ids = ()  # no early stop: each row runs exactly its recorded length
+    try:
+        started = time.monotonic()
+        for contexts, lengths in calls:
+            rows = [i for i, n in enumerate(lengths) if n > 0]
+            if rows:
+                policy.generate([contexts[i] for i in rows], [lengths[i] for i in rows])
+        return time.monotonic() - started
+    finally:
+        policy.stop_ids = stop_ids
+
+
+def _busy_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU jiffies of the host since boot, summed over cores."""
+    with open("/proc/stat") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def host_cpu_seconds(fn: Any, baseline_s: float = 2.0) -> tuple[float, float]:
+    """(busy CPU seconds of the host while ``fn()`` ran, less the idle rate measured just before; wall s)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    busy0, _ = _busy_jiffies()
+    time.sleep(baseline_s)
+    busy1, _ = _busy_jiffies()
+    idle_rate = (busy1 - busy0) / hz / baseline_s
+    started = time.monotonic()
+    fn()
+    wall = time.monotonic() - started
+    busy2, _ = _busy_jiffies()
+    return max(0.0, (busy2 - busy1) / hz - idle_rate * wall), wall
+
+
+def env_alone(envs: list[Any], episodes: list[Any]) -> tuple[float, float]:
+    """(host CPU seconds, wall seconds) of ``episodes`` replayed with no model: same tasks, same actions,
+    every env on its own thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def replay(env: Any, episode: Any) -> None:
+        env.reset(options={"task_id": episode.task_id})
+        for turn in episode.turns:
+            _, _, terminated, truncated, _ = env.step(turn.action)
+            if terminated or truncated:
+                break
+
+    slots = len(envs)
+
+    def run() -> None:
+        with ThreadPoolExecutor(max_workers=slots) as executor:
+            def lane(slot: int) -> None:
+                for episode in episodes[slot::slots]:
+                    replay(envs[slot], episode)
+            list(executor.map(lane, range(slots)))
+
+    return host_cpu_seconds(run)
+
+
+def run_ours(policy: Any, pool: Any, task_ids: list[str], limits: Any, floor: bool = False) -> dict[str, Any]:
     from trainer.rollout import Request, collect_episodes
 
+    recording = RecordingPolicy(policy)
     started = time.monotonic()
-    episodes = collect_episodes(policy, pool, [Request(t, i) for i, t in enumerate(task_ids)], limits)
+    episodes = collect_episodes(recording, pool, [Request(t, i) for i, t in enumerate(task_ids)], limits)
     seconds = time.monotonic() - started
+    extra: dict[str, Any] = {}
+    if floor:
+        cores = os.cpu_count() or 1
+        generation = generation_alone(policy, recording.calls)
+        env_cpu, env_wall = env_alone(pool.envs, episodes)
+        bound = max(generation, env_cpu / cores)
+        extra = {
+            "generation_in_rollout_s": recording.seconds,
+            "generate_calls": len(recording.calls),
+            "generated_tokens": sum(sum(lengths) for _, lengths in recording.calls),
+            "generation_alone_s": generation,
+            "env_cpu_s": env_cpu,
+            "env_alone_wall_s": env_wall,
+            "cores": cores,
+            "floor_s": bound,
+            "floor_bound_by": "generation" if generation >= env_cpu / cores else "env CPU",
+            "multiple_of_floor": seconds / bound if bound > 0 else float("inf"),
+        }
     return {
+        **extra,
         "seconds": seconds,
         "episodes": len(episodes),
         "turns": statistics.mean(e.num_turns for e in episodes),
@@ -150,7 +261,7 @@ def run_trl(trainer: Any) -> dict[str, Any]:
 
 def markdown(report: dict[str, Any]) -> str:
     """The README table."""
-    rounds = report["rounds"]
+    rounds, fl = report["rounds"], report["floor"]
     turns = statistics.median(r[side]["turns"] for r in rounds for side in ("ours", "trl"))
     return (
         f"Rollout benchmark - {report['time']} - rev `{report['revision'][:12]}` - {report['host']['cpus']} CPUs\n\n"
@@ -160,7 +271,13 @@ def markdown(report: dict[str, Any]) -> str:
         f"| TRL `environment_factory` tool loop | {report['trl_environment_factory_seconds']:.1f} s | "
         f"{report['ratio_trl_over_ours']:.2f}x |\n\n"
         f"Median {turns:.1f} turns per episode; per-round ratios "
-        f"{', '.join(f'{r:.2f}' for r in report['ratio_per_round'])}.\n"
+        f"{', '.join(f'{r:.2f}' for r in report['ratio_per_round'])}.\n\n"
+        f"| the floor (medians) | seconds |\n|---|---|\n"
+        f"| generation alone (same batches, same token counts, no env) | {fl['generation_alone_s']:.1f} |\n"
+        f"| env CPU (same episodes replayed with no model) / {fl['cores']} cores | "
+        f"{fl['env_cpu_s'] / fl['cores']:.1f} |\n"
+        f"| floor = the larger | {fl['floor_s']:.1f} |\n"
+        f"| ours | {report['ours_seconds']:.1f} = **{fl['multiple_of_floor']:.2f}x the floor** (target <= 1.3x) |\n"
     )
 
 
@@ -213,14 +330,22 @@ def main(argv: list[str] | None = None) -> int:
                 order = ("ours", "trl") if number % 2 == 0 else ("trl", "ours")
                 result = {}
                 for side in order:
-                    result[side] = run_ours(policy, pool, task_ids, limits) if side == "ours" else run_trl(trainer)
+                    result[side] = (run_ours(policy, pool, task_ids, limits, floor=True) if side == "ours"
+                                    else run_trl(trainer))
                     print(f"round {number + 1} {side:>4}: {result[side]['seconds']:6.1f} s, "
                           f"{result[side]['turns']:.1f} turns/episode, {result[side]['resolved']} resolved", flush=True)
+                    if side == "ours":
+                        r = result[side]
+                        print(f"        floor: generation alone {r['generation_alone_s']:.1f} s, env CPU "
+                              f"{r['env_cpu_s']:.1f} s / {r['cores']} cores -> {r['floor_s']:.1f} s "
+                              f"({r['floor_bound_by']}); ours = {r['multiple_of_floor']:.2f}x the floor", flush=True)
                 rounds.append(result)
         finally:
             pool.close()
     ours = statistics.median(r["ours"]["seconds"] for r in rounds)
     trl = statistics.median(r["trl"]["seconds"] for r in rounds)
+    floor = {key: statistics.median(r["ours"][key] for r in rounds)
+             for key in ("generation_alone_s", "env_cpu_s", "floor_s", "multiple_of_floor", "generation_in_rollout_s")}
     report = {
         "benchmark": "rollouts",
         "revision": git_revision(),
@@ -233,12 +358,16 @@ def main(argv: list[str] | None = None) -> int:
         "trl_environment_factory_seconds": trl,
         "ratio_trl_over_ours": trl / ours,
         "ratio_per_round": [r["trl"]["seconds"] / r["ours"]["seconds"] for r in rounds],
+        "floor": {**floor, "cores": os.cpu_count(), "target_multiple": 1.3,
+                  "met": floor["multiple_of_floor"] <= 1.3},
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
     Path(args.out).with_suffix(".md").write_text(markdown(report))
     print(f"\n{args.episodes} episodes: ours {ours:.1f} s, TRL environment_factory {trl:.1f} s "
-          f"-> TRL takes {trl / ours:.2f}x as long (written to {args.out})")
+          f"-> TRL takes {trl / ours:.2f}x as long; floor {floor['floor_s']:.1f} s (generation alone "
+          f"{floor['generation_alone_s']:.1f} s, env CPU {floor['env_cpu_s']:.1f} s / {os.cpu_count()} cores) -> ours "
+          f"{floor['multiple_of_floor']:.2f}x the floor (target <= 1.3x) (written to {args.out})")
     return 0
 
 

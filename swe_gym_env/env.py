@@ -170,6 +170,7 @@ class SWEEnv(gym.Env[str, Any]):
         self._last_observation = ""
         self._node_id: str | None = None  # the cluster node of this episode's sandbox (Ray backend)
         self._explicit = False  # the last reset named its task
+        self._hinted = False  # the caller announces its tasks (prefetch): no guessing of the next one
         self._command_timeout = self.sandbox_limits.command_timeout
 
     # -- episode lifecycle -------------------------------------------------------------------------
@@ -228,9 +229,10 @@ class SWEEnv(gym.Env[str, Any]):
         After a reset with an explicit ``task_id``, the same task again (a GRPO group, an eval's samples);
         otherwise the task ``reset()`` will draw without a seed or a task_id: its draw
         (``tasks[np_random.integers(len(tasks))]``) repeated on a copy of the env's generator, so it
-        changes nothing. A wrong guess only costs a pooled container.
+        changes nothing. A wrong guess only costs a pooled container. Once the caller announces its
+        tasks (:meth:`prefetch`), the env stops guessing: the hints say what comes next.
         """
-        if not self.tasks:
+        if not self.tasks or self._hinted:
             return None
         if self._explicit and self.task is not None:
             return self.task
@@ -248,6 +250,7 @@ class SWEEnv(gym.Env[str, Any]):
             raise ConfigError(f"prefetch: {unknown[:5]} are not among this env's {len(self.tasks)} tasks")
         prefetch = getattr(self.backend, "prefetch", None)
         if prefetch is not None:
+            self._hinted = True
             for task_id in task_ids:
                 prefetch(self._by_id[task_id])
 

@@ -241,10 +241,13 @@ class Grader:
         status_map = align_status_map(run.status_map, gold[FAIL_TO_PASS] + gold[PASS_TO_PASS], task.log_parser)
         report = get_eval_tests_report(status_map, gold, eval_type=EvalType(task.eval_type))
         status = get_resolution_status(report)
-        tampered = False
+        tampered = unverified = False
         if run.hardening is not None and run.hardening.canaries:
             if not canaries_applied(run.hardening, run.output):
-                notes.append("the canaries could not be added to the test files: swebench's verdict as it is")
+                # they apply to the starting state (validation checks it), so the patch got in their way
+                unverified = True
+                notes.append("the canaries could not be added to the test files, so the run cannot be trusted: "
+                             "graded 0")
                 integrity["limits"] = [*integrity.get("limits", []), "canary patch did not apply"]
             else:
                 for canary in run.canaries:
@@ -256,7 +259,7 @@ class Grader:
                                  "the test run was tampered with")
         elif run.hardening is not None:
             notes.extend(run.hardening.limits)
-        resolved = status == "RESOLVED_FULL" and not tampered
+        resolved = status == "RESOLVED_FULL" and not tampered and not unverified
         if resolved and run.test_seconds is not None and self.timeout is None:
             self.cost_cache.record(task, run.test_seconds, run.cpu_seconds)
         return GradeReport(

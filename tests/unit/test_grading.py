@@ -73,3 +73,29 @@ def test_check_gradable_names_missing_fields():
     with pytest.raises(TaskError, match="image, eval_script, log_parser"):
         check_gradable(task)
     check_gradable(TASK)
+
+
+@pytest.mark.parametrize("applied", [True, False])
+def test_a_run_whose_canaries_could_not_be_added_is_never_resolved(tmp_path, applied):
+    """The canary patch applies to the starting state (validation checks it); if it did not apply in a
+    grading, the agent's patch got in its way, and the run cannot be trusted: 0 whatever the log says."""
+    from swebench.harness.constants import START_TEST_OUTPUT
+
+    from swe_gym_env.backends.fake import FakeBackend
+    from swe_gym_env.grading.cost import CostCache
+    from swe_gym_env.grading.grader import Grader, TestRun
+
+    task = load_tasks("builtin")[0]
+    grader = Grader(FakeBackend(), seed=7, cost_cache=CostCache(tmp_path / "cost.json"))
+    hardening = grader._harden(task, task.eval_script, FakeBackend().start(task))
+    assert hardening.canaries and hardening.marker
+    status = {test: "PASSED" for test in (*task.FAIL_TO_PASS, *task.PASS_TO_PASS)}
+    status.update({canary: "FAILED" for canary in hardening.canary_ids})
+    head = "" if applied else f"error: patch failed\n{hardening.marker}\n"
+    run = TestRun(status, True, f"{head}{START_TEST_OUTPUT}\n...", False, True, "diff --git a/x b/x\n", (), 1.0,
+                  hardening=hardening)
+    report = grader.verdict(task, run)
+    assert report.resolved is applied and report.reward == float(applied)
+    if not applied:
+        assert "canary patch did not apply" in report.integrity["limits"]
+        assert any("cannot be trusted" in note for note in report.notes)

@@ -84,6 +84,35 @@ def test_count_bound_evicts_the_oldest_stock_for_a_new_request():
     pool.close()
 
 
+def test_a_stream_of_task_requests_never_crowds_out_the_recent_images_spare():
+    pool, _ = make_pool(size=4, spares=1)
+    pool.acquire(Task("a"))  # a miss: the image is in use now
+    assert pool.wait_idle(10) and pool.stock() == {"image:img": 1}
+    for name in "bcdefg":  # hints, gradings, wrong guesses: more than the pool holds
+        pool.prefetch(Task(name))
+        assert pool.wait_idle(10)
+    stock = pool.stock()
+    assert stock.pop("image:img") == 1 and sorted(stock) == ["task:e", "task:f", "task:g"]
+    box = pool.acquire(Task("z"))  # a task nobody announced: its image's spare, prepared on the spot
+    assert box.prepared_for == ["z"] and pool.stats.image_hits == 1
+    assert pool.wait_idle(10) and pool.stock()["image:img"] == 1  # made again
+    pool.close()
+
+
+def test_spares_follow_the_images_in_recent_use_and_old_ones_go_first():
+    pool, _ = make_pool(size=4, spares=1)
+    pool.acquire(Task("a", image="old"))
+    assert pool.wait_idle(10)
+    pool.acquire(Task("b", image="new"))
+    assert pool.wait_idle(10) and pool.stock() == {"image:old": 1, "image:new": 1}
+    for name in "cde":
+        pool.prefetch(Task(name, image="new"))
+        assert pool.wait_idle(10)
+    assert pool.stock() == {"image:new": 1, "task:c": 1, "task:d": 1, "task:e": 1}
+    assert pool.stats.evicted == 1  # the old image's spare
+    pool.close()
+
+
 def test_memory_bound_keeps_measured_stock_under_budget():
     maker = Maker()
     pool = WarmPool(maker.make, maker.prepare, size=10, memory=250, measure=lambda box: 100, min_free_memory=0, spares=0)

@@ -6,13 +6,17 @@
   commit made, the shell session running) - a reset of that task takes one and returns at once. Stock
   is made on request (:meth:`WarmPool.prefetch`: the vector env asks for each sub-env's next task,
   the backend for the grading of each started episode);
-- per image: started but unprepared containers (one spare per image in use) - a reset of a task with
-  no stock takes one and prepares it on the spot (tens of milliseconds instead of a container start).
+- per image: started but unprepared containers (one spare per image in recent use) - a reset of a
+  task with no stock takes one and prepares it on the spot (tens of milliseconds instead of a container
+  start). A quarter of the pool (at least one container) is kept for spares of the most recently used
+  images: a stream of task requests (hints, gradings, guesses that turned out wrong) never crowds them
+  out, so explicit ids over the tasks of one image stay warm without any hint.
 
 Every container is handed out once and never comes back (the env removes it at the end of the
 episode), so a sandbox is always fresh. The stock is bounded by a count (``size``) and by memory
 (``memory`` bytes, measured per container after it is made, plus a floor of free host memory when the
-daemon is local); past either bound the oldest stock is removed. Pooled containers carry the project's
+daemon is local); past either bound stock is removed in this order: spares of images no longer in
+recent use, the oldest task stock, the oldest spare. Pooled containers carry the project's
 labels, so ``swe-gym-env gc`` and the orphan sweep find them; :meth:`WarmPool.close` drains the pool,
 and pools still open at interpreter exit are drained then.
 
@@ -166,7 +170,10 @@ class WarmPool:
         self._cond = threading.Condition()
         self._closed = False
         self._failures = 0
-        self._images: dict[str, Any] = {}  # image -> a task of it (to make spares from)
+        # image -> a task of it (to make spares from), most recently used last; spares are kept for the
+        # last ``spare_slots`` images only (an eval over 500 images must not keep 500 spares)
+        self._images: collections.OrderedDict[str, Any] = collections.OrderedDict()
+        self.spare_slots = max(1, self.size // 4) if spares > 0 else 0
         self._inflight_keys: collections.Counter[str] = collections.Counter()
         self._workers = [
             threading.Thread(target=self._work, name=f"swe-gym-pool-{i}", daemon=True) for i in range(max(1, workers))
@@ -241,8 +248,12 @@ class WarmPool:
         if not getattr(task, "image", None) or self.spares <= 0 or self.size == 0:
             return
         with self._cond:
-            if task.image not in self._images:
-                self._images[task.image] = task
+            fresh = task.image not in self._images
+            self._images[task.image] = task
+            self._images.move_to_end(task.image)
+            while len(self._images) > self.spare_slots:
+                self._images.popitem(last=False)  # its spares become the first to go
+            if fresh:
                 self._cond.notify_all()
 
     # -- stock accounting --------------------------------------------------------------------------
@@ -267,24 +278,76 @@ class WarmPool:
         free = _host_free_memory()
         return free is None or free >= self.min_free_memory
 
-    def _evict_one(self, keep: str) -> bool:
-        """Remove the oldest stock item that is not of ``keep``; False when there is none."""
-        oldest_key, oldest = None, None
+    @staticmethod
+    def _is_spare(key: str) -> bool:
+        return key.startswith("image:")
+
+    def _task_held(self) -> int:
+        """Task stock, made or being made (spares excluded)."""
+        made = sum(len(stock) for key, stock in self._ready.items() if not self._is_spare(key))
+        return made + sum(n for key, n in self._inflight_keys.items() if not self._is_spare(key))
+
+    def _task_capacity(self) -> int:
+        """The containers task stock may hold: the pool less the slots kept for recent images' spares."""
+        return max(1, self.size - self.spares * self.spare_slots)
+
+    OLD_SPARE, TASK, RECENT_SPARE = 0, 1, 2  # eviction ranks, first out first
+
+    def _victim(self, keep: str, ranks: frozenset[int]) -> str | None:
+        """The stock key (not ``keep``) to remove a container of: the lowest allowed rank, then the oldest."""
+        recent = {f"image:{image}" for image in self._images}
+        ranked = []
         for key, stock in self._ready.items():
-            if key != keep and stock and (oldest is None or stock[0].made < oldest.made):
-                oldest_key, oldest = key, stock[0]
-        if oldest_key is None or oldest is None:
+            if key == keep or not stock:
+                continue
+            if self._is_spare(key):
+                rank = self.RECENT_SPARE if key in recent else self.OLD_SPARE
+            else:
+                rank = self.TASK
+            if rank in ranks:
+                ranked.append((rank, stock[0].made, key))
+        return min(ranked)[2] if ranked else None
+
+    def _evict_one(self, keep: str, ranks: frozenset[int] = frozenset({0, 1, 2})) -> bool:
+        """Remove one container of stock that is not of ``keep``; False when there is none to remove."""
+        key = self._victim(keep, ranks)
+        if key is None:
             return False
-        self._ready[oldest_key].popleft()
+        oldest = self._ready[key].popleft()
         self.stats.evicted += 1
         threading.Thread(target=_close, args=(oldest.sandbox,), daemon=True).start()
         return True
 
-    def _evictable(self, keep: str) -> bool:
-        return self._inflight < self.size and any(stock for key, stock in self._ready.items() if key != keep)
+    def _make_room(self, key: str, dry: bool = False) -> bool:
+        """Whether one more container for ``key`` may be made now, removing stock to make room where its
+        kind allows (``dry``: decide only). Task stock at its share replaces its own oldest; a full pool
+        gives a task job anything (recent spares last) while task stock is under its share, and a spare
+        job old images' spares, or task stock that is over its share."""
+        if self._inflight >= self.size:
+            return False
+        task_held, capacity = self._task_held(), self._task_capacity()
+        if not self._is_spare(key):
+            if task_held >= capacity:
+                ranks = frozenset({self.TASK})
+            elif self._room():
+                return True
+            else:
+                ranks = frozenset({self.OLD_SPARE, self.TASK, self.RECENT_SPARE})
+        elif self._room():
+            return True
+        else:
+            ranks = frozenset({self.OLD_SPARE, self.TASK} if task_held > capacity else {self.OLD_SPARE})
+        if self._victim(key, ranks) is None:
+            return False
+        if dry:
+            return True
+        self._evict_one(keep=key, ranks=ranks)
+        return self._room()
 
-    def _spare_wanted(self) -> tuple[str, Any] | None:
-        for image, task in self._images.items():
+    def _spare_wanted(self, latest_only: bool = False) -> tuple[str, Any] | None:
+        """A spare to make: for the most recently used image first (``latest_only``: for it alone)."""
+        images = list(reversed(self._images.items()))
+        for image, task in images[:1] if latest_only else images:
             key = f"image:{image}"
             if len(self._ready.get(key, ())) < self.spares and key not in self._inflight_keys:
                 return key, task
@@ -292,21 +355,25 @@ class WarmPool:
 
     def _has_work(self) -> bool:
         """Whether :meth:`_next_job` would start something now (called with the lock held)."""
-        if self._wanted:
-            return self._room() or self._evictable(self._wanted[0][0])
-        return self._spare_wanted() is not None and self._room()
+        if self._wanted and self._make_room(self._wanted[0][0], dry=True):
+            return True
+        spare = self._spare_wanted()
+        return spare is not None and self._make_room(spare[0], dry=True)
 
     def _next_job(self) -> tuple[str, Any, bool] | None:
-        """What to make next (called with the lock held): wanted tasks first, then image spares."""
+        """What to make next (called with the lock held): the spare of the image in use when it is
+        missing (it serves any task of that image), then wanted tasks (a fresh request beats old
+        stock), then spares of the other recent images."""
+        spare = self._spare_wanted(latest_only=True)
+        if spare is not None and self._make_room(spare[0]):
+            return spare[0], spare[1], False
         if self._wanted:
             key, task, prepared = self._wanted[0]
-            # a fresh request beats old stock: make room by removing the oldest container of another key
-            if self._room() or (self._evictable(key) and self._evict_one(keep=key) and self._room()):
+            if self._make_room(key):
                 self._wanted.popleft()
                 return key, task, prepared
-            return None
         spare = self._spare_wanted()
-        if spare is not None and self._room():
+        if spare is not None and self._make_room(spare[0]):
             return spare[0], spare[1], False
         return None
 
