@@ -105,8 +105,8 @@ class MetricsLogger:
             self._tb.close()
 
 
-def plot_progress(records: Sequence[Mapping[str, Any]], path: str | Path) -> Path | None:
-    """PNG of mean reward and resolve rate per iteration (RL steps), with the evaluations as points."""
+def pyplot() -> Any | None:
+    """matplotlib's pyplot on the Agg backend (files only), or None (logged) when it is not installed."""
     try:
         import matplotlib
 
@@ -114,6 +114,14 @@ def plot_progress(records: Sequence[Mapping[str, Any]], path: str | Path) -> Pat
         import matplotlib.pyplot as plt
     except ImportError:
         log.warning("matplotlib is not installed: no plot")
+        return None
+    return plt
+
+
+def plot_progress(records: Sequence[Mapping[str, Any]], path: str | Path) -> Path | None:
+    """PNG of mean reward and resolve rate per iteration (RL steps), with the evaluations as points."""
+    plt = pyplot()
+    if plt is None:
         return None
     rl = [r for r in records if r.get("stage") == "rl" and "rollout/resolve_rate" in r]
     evals = [r for r in records if "eval/train/resolve_rate" in r]

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-log = logging.getLogger(__name__)
 
 
 def summary_lines(evals: Sequence[Mapping[str, Any]], association: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -35,13 +32,10 @@ def summary_lines(evals: Sequence[Mapping[str, Any]], association: Mapping[str, 
 
 def plot_progress(records: Sequence[Mapping[str, Any]], path: str | Path) -> Path | None:
     """PNG: the RL rollouts' mean similarity per iteration, and both measures after each stage."""
-    try:
-        import matplotlib
+    from ..metrics import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log.warning("matplotlib is not installed: no plot")
+    plt = pyplot()
+    if plt is None:
         return None
     rl = [r for r in records if r.get("stage") == "rl" and "rollout/reward" in r]
     evals = [r for r in records if r.get("stage") == "eval" and "eval/train/similarity" in r]

@@ -8,8 +8,8 @@
   the backend for the grading of each started episode);
 - per image: started but unprepared containers (one spare per image in recent use) - a reset of a
   task with no stock takes one and prepares it on the spot (tens of milliseconds instead of a container
-  start). A quarter of the pool (at least one container) is kept for spares of the most recently used
-  images: a stream of task requests (hints, gradings, guesses that turned out wrong) never crowds them
+  start). Room for the spares of the one or two most recently used images (a quarter of the pool at
+  most) is kept: a stream of task requests (hints, gradings, guesses that turned out wrong) never crowds them
   out, so explicit ids over the tasks of one image stay warm without any hint.
 
 Every container is handed out once and never comes back (the env removes it at the end of the
@@ -173,7 +173,7 @@ class WarmPool:
         # image -> a task of it (to make spares from), most recently used last; spares are kept for the
         # last ``spare_slots`` images only (an eval over 500 images must not keep 500 spares)
         self._images: collections.OrderedDict[str, Any] = collections.OrderedDict()
-        self.spare_slots = max(1, self.size // 4) if spares > 0 else 0
+        self.spare_slots = max(1, min(self.size // 4, 2)) if spares > 0 else 0
         self._inflight_keys: collections.Counter[str] = collections.Counter()
         self._workers = [
             threading.Thread(target=self._work, name=f"swe-gym-pool-{i}", daemon=True) for i in range(max(1, workers))
@@ -289,7 +289,7 @@ class WarmPool:
 
     def _task_capacity(self) -> int:
         """The containers task stock may hold: the pool less the slots kept for recent images' spares."""
-        return max(1, self.size - self.spares * self.spare_slots)
+        return max(1, self.size - self.spares * min(self.spare_slots, len(self._images)))
 
     OLD_SPARE, TASK, RECENT_SPARE = 0, 1, 2  # eviction ranks, first out first
 
