@@ -170,6 +170,7 @@ class SWEEnv(gym.Env[str, Any]):
         self._last_observation = ""
         self._node_id: str | None = None  # the cluster node of this episode's sandbox (Ray backend)
         self._explicit = False  # the last reset named its task
+        self._walking = False  # ... and it was not the task the reset before named
         self._hinted = False  # the caller announces its tasks (prefetch): no guessing of the next one
         self._command_timeout = self.sandbox_limits.command_timeout
 
@@ -179,12 +180,15 @@ class SWEEnv(gym.Env[str, Any]):
         self._release_sandbox()
         options = options or {}
         task_id = options.get("task_id")
+        previous = self.task
         if task_id is not None:
             if task_id not in self._by_id:
                 raise ConfigError(f"options['task_id'] {task_id!r} is not one of this env's {len(self.tasks)} tasks")
             self.task = self._by_id[task_id]
         else:
             self.task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
+        # an explicit id that differs from the last one: the caller walks over tasks, not repeating one
+        self._walking = task_id is not None and self._explicit and previous is not None and previous is not self.task
         self._explicit = task_id is not None
         self._steps = self._format_errors = self._tool_errors = 0
         self._failure = None
@@ -226,8 +230,10 @@ class SWEEnv(gym.Env[str, Any]):
     def peek_next_task(self) -> Task | None:
         """The task the next ``reset()`` most likely starts, for the warm pool to prepare ahead.
 
-        After a reset with an explicit ``task_id``, the same task again (a GRPO group, an eval's samples);
-        otherwise the task ``reset()`` will draw without a seed or a task_id: its draw
+        After a reset with an explicit ``task_id``, the same task again (a GRPO group, an eval's samples) -
+        unless it was a new id after another explicit one: a caller walking over tasks gets no guess (the
+        image's spare serves it) until it repeats one again; otherwise the task ``reset()`` will draw without
+        a seed or a task_id: its draw
         (``tasks[np_random.integers(len(tasks))]``) repeated on a copy of the env's generator, so it
         changes nothing. A wrong guess only costs a pooled container. Once the caller announces its
         tasks (:meth:`prefetch`), the env stops guessing: the hints say what comes next.
@@ -235,7 +241,7 @@ class SWEEnv(gym.Env[str, Any]):
         if not self.tasks or self._hinted:
             return None
         if self._explicit and self.task is not None:
-            return self.task
+            return None if self._walking else self.task
         if len(self.tasks) == 1:
             return self.tasks[0]
         rng = copy.deepcopy(self.np_random)
