@@ -3,13 +3,14 @@
     .venv/bin/python -m benchmarks.bench_env            # full run (a few minutes)
     .venv/bin/python -m benchmarks.bench_env --quick    # fewer samples, N up to 8
 
-Measured in the same run, interleaved round by round so that load on a shared machine hits both sides
-alike (medians and p95; ratios against the baseline):
+Measured in the same run, interleaved so that load on a shared machine hits both sides alike (medians
+and p95; ratios against the baseline):
 
 - reset, each way a caller resets (random draws; an explicit task id repeated; explicit ids cycling over
   the tasks of one image with no hint; explicit ids announced with ``prefetch``), 0.5 s of episode apart,
   vs a plain ``containers.run`` + the first ``exec_run`` - and, for context, our isolated cold run and
-  reset without a pool;
+  reset without a pool. Each way is a phase of its own (so that one way's reset does not overlap the
+  pool work another way's reset set off), in two alternating blocks with the baselines' phase;
 - step overhead of a trivial command (``true``): ``env.step`` (session shell) vs one raw
   ``exec_run`` vs the ``docker exec`` CLI - and, for context, ``env.step`` with ``exec_mode="stateless"``;
 - grading: ``Grader.grade`` (warm pool, patch, eval script, log parsing) vs running the same eval
@@ -113,13 +114,13 @@ RESET_WAYS = {
     "random": "random draws (reset())",
     "repeat": "an explicit id repeated",
     "cycle": "explicit ids over one image's tasks, no hint",
-    "hint": "explicit ids announced with prefetch()",
+    "hint": "explicit ids announced with prefetch() (at each episode start, the reset after next)",
 }
 
 
 def bench_reset(rounds: int, gap: float = 0.5) -> dict[str, Any]:
     """Reset p50/p95 for each way of calling reset, side by side with a plain cold container run and
-    our isolated cold run, interleaved round by round; ``gap`` seconds of episode between resets."""
+    our isolated cold run in the same run; ``gap`` seconds of episode between resets."""
     client = get_client()
     synth = swe_gym_env.load_tasks("synth")
     image = max({t.image for t in synth}, key=lambda i: sum(t.image == i for t in synth))
@@ -143,26 +144,43 @@ def bench_reset(rounds: int, gap: float = 0.5) -> dict[str, Any]:
     }
     try:
         for name, env in envs.items():
+            if name == "hint":
+                env.prefetch([ids[1]])
             env.reset(seed=0, options=options[name](0))
         cold.reset(seed=0)
-        for i in range(1, rounds + 1):
-            envs["hint"].prefetch([ids[i % len(ids)]])  # what the next reset will be, said at episode start
-            for name, env in envs.items():  # an episode's worth of time between resets
-                env.step(bash("true"))
-            time.sleep(gap)
+        # Each way runs as its own phase of resets ``gap`` s apart (a step, then the gap: an episode's worth
+        # of time), so that one way's reset never overlaps the pool work another way's reset set off; the
+        # baselines get a phase of their own, gap s apart too. Two blocks of all phases, alternating, so
+        # that drifting load hits every way alike.
+        blocks = 2
+        per_block = max(1, rounds // blocks)
+        counters = {name: 0 for name in envs}
+        for _ in range(blocks):
             for name, env in envs.items():
-                box: dict[str, Any] = {}
-                samples[name].append(timed(lambda env=env, name=name: box.update(info=env.reset(options=options[name](i))[1])))
-                warm[name].append(box["info"].get("warm", "?"))
-            task_image = builtin[i % len(builtin)].image
-            box = {}
-            samples["fresh_run"].append(timed(lambda: box.setdefault("c", fresh_container(client, task_image))))
-            box["c"].remove(force=True)
-            box.clear()
-            samples["plain_run"].append(timed(lambda: box.setdefault("c", plain_container(client, task_image))))
-            box["c"].remove(force=True)
-            cold.step(bash("true"))
-            samples["no_pool"].append(timed(cold.reset))
+                for _ in range(per_block):
+                    counters[name] += 1
+                    i = counters[name]
+                    if name == "hint":  # at each episode's start, the caller announces the reset after next
+                        env.prefetch([ids[(i + 1) % len(ids)]])
+                    env.step(bash("true"))
+                    time.sleep(gap)
+                    box: dict[str, Any] = {}
+                    samples[name].append(timed(lambda env=env, name=name, i=i: box.update(
+                        info=env.reset(options=options[name](i))[1])))
+                    warm[name].append(box["info"].get("warm", "?"))
+            for i in range(per_block):
+                task_image = builtin[i % len(builtin)].image
+                box = {}
+                time.sleep(gap)
+                samples["fresh_run"].append(timed(lambda: box.setdefault("c", fresh_container(client, task_image))))
+                box["c"].remove(force=True)
+                box.clear()
+                time.sleep(gap)
+                samples["plain_run"].append(timed(lambda: box.setdefault("c", plain_container(client, task_image))))
+                box["c"].remove(force=True)
+                cold.step(bash("true"))
+                time.sleep(gap)
+                samples["no_pool"].append(timed(cold.reset))
         stats = {name: env.stats() for name, env in envs.items()}
     finally:
         for env in (*envs.values(), cold):

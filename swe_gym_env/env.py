@@ -95,7 +95,7 @@ class SWEEnv(gym.Env[str, Any]):
     :mod:`.trace`) and ``submit``; ``tools=[...]`` offers only those named (``submit`` among them).
 
     Speed (Docker backend): ``warm_pool`` containers are kept started and prepared ahead of time
-    (default 3: the next task, this episode's grading, a spare; 0 = none; bounded by ``pool_memory``);
+    (default 5: the next tasks, this episode's grading, spares; 0 = none; bounded by ``pool_memory``);
     ``exec_mode="session"`` (default) runs bash calls in one persistent shell per sandbox, where the
     working directory, variables and functions carry over like a terminal; ``"stateless"`` runs each
     call in a fresh shell. N envs at once: ``gym.make_vec("SWE-v0", num_envs=N)`` (:mod:`.vector`).
@@ -149,6 +149,8 @@ class SWEEnv(gym.Env[str, Any]):
         self._owns_backend = isinstance(backend, str)
         if self._owns_backend and hasattr(self.backend, "predict_next"):
             self.backend.predict_next = self.peek_next_task
+        if self._owns_backend and hasattr(self.backend, "predict_upcoming"):
+            self.backend.predict_upcoming = self.peek_next_tasks
         self.grader = make_grader(self.backend, timeout=grading_timeout)
         self.max_steps = max_steps
         self.reward_mode = reward
@@ -226,6 +228,18 @@ class SWEEnv(gym.Env[str, Any]):
             grading = bound(task)
             limits.update(grading_timeout=grading.seconds, grading_rule=grading.rule)
         return limits
+
+    def peek_next_tasks(self, count: int = 2) -> list[Task]:
+        """The tasks the next ``count`` resets most likely start, in order (see :meth:`peek_next_task`):
+        random draws are predicted ``count`` ahead, so the pool has more than one episode to prepare each;
+        an explicit id repeated, one ahead; none once the caller walks over ids or announces them."""
+        upcoming = self.peek_next_task()
+        if upcoming is None:
+            return []
+        if self._explicit or len(self.tasks) == 1:
+            return [upcoming]
+        rng = copy.deepcopy(self.np_random)
+        return [self.tasks[int(rng.integers(len(self.tasks)))] for _ in range(max(1, count))]
 
     def peek_next_task(self) -> Task | None:
         """The task the next ``reset()`` most likely starts, for the warm pool to prepare ahead.

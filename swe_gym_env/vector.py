@@ -372,7 +372,7 @@ def make_vector_env(
     """The ``vector_entry_point`` of SWE-v0: N :class:`SWEEnv` sharing one backend, on threads.
 
     Tasks are loaded once. With ``backend="docker"`` the sub-envs share one :class:`DockerBackend`
-    whose warm pool holds ``warm_pool`` containers (default 2N+2: each sub-env's next task and its
+    whose warm pool holds ``warm_pool`` containers (default 2N+4: each sub-env's next task and its
     grading, and spares) and whose client keeps a connection per thread. Every other keyword goes to
     :class:`SWEEnv` (``max_steps``, ``reward``, ``grading_timeout``, ...).
     """

@@ -35,8 +35,9 @@ def make_backend(
     """The backend named ``backend`` (``"docker"``, ``"ray"``, ``"fake"``), or ``backend`` itself when it
     is an object with ``start(task)`` (a backend the caller made and owns).
 
-    ``num_envs`` sub-envs share it: the warm pool defaults to 4 containers for one env (the next task,
-    this episode's grading, a hinted task, a spare of the image) and 2N+2 for N, the client's connection pool to a connection per
+    ``num_envs`` sub-envs share it: the warm pool defaults to 5 containers for one env (the next two
+    tasks, this episode's grading, spares of the image) and 2N+4 for N (each sub-env's next task and
+    grading, spares), the client's connection pool to a connection per
     thread. ``ray_address`` (``backend="ray"``) names the cluster to join when this process has not
     called ``ray.init()`` itself.
     """
@@ -61,7 +62,7 @@ def make_backend(
         if value not in allowed:
             raise ConfigError(f"{name} must be one of {allowed}, got {value!r}")
     limits = limits or Limits()
-    pool = (4 if num_envs == 1 else 2 * num_envs + 2) if warm_pool is None else warm_pool
+    pool = (5 if num_envs == 1 else 2 * num_envs + 4) if warm_pool is None else warm_pool
     workers = max_workers or num_envs
     options = dict(limits=limits, network=network, pull_policy=pull_policy, warm_pool=pool,
                    pool_memory=pool_memory, exec_mode=exec_mode)

@@ -147,7 +147,7 @@ class TRLEnvironmentFactory:
     and remover), made at the first call. Tasks are loaded once (``factory.tasks``).
 
     ``backend`` (``"docker"``, ``"ray"``, ``"fake"`` or a backend object the caller owns),
-    ``warm_pool`` (default 3, as for one env: TRL resets its environments one after another),
+    ``warm_pool`` (default 5, as for one env: TRL resets its environments one after another),
     ``pool_memory``, ``exec_mode``, ``limits``/``command_timeout``, ``network``, ``pull_policy`` set
     the backend as in ``gym.make("SWE-v0")``; every other keyword goes to each ``SWEEnv``
     (``max_steps``, ``reward``, ``grade_on_truncation``, ...). ``close()`` closes every environment

@@ -65,6 +65,8 @@ class DockerBackend:
         self._images: dict[str, str] = {}
         self._images_lock = threading.Lock()
         self.predict_next: Callable[[], Any] | None = None  # set by an env that owns this backend
+        self.predict_upcoming: Callable[[], list[Any]] | None = None  # ... the next resets' tasks, in order
+        self._predicted: list[Any] = []  # the tasks last predicted (already asked of the pool)
         self.reaper = Reaper(remove_container)
         self.pool = (
             WarmPool(self._make_warm, self._prepare, size=warm_pool, memory=parse_size(pool_memory), measure=self._measure)
@@ -150,12 +152,25 @@ class DockerBackend:
         sandbox.persist = role == "agent"
         if self.pool is not None and role == "agent":
             if self.prefetch_grading:
-                self.pool.prefetch(task)
-            if self.predict_next is not None:
-                upcoming = self.predict_next()
-                if upcoming is not None:
-                    self.pool.prefetch(upcoming)
+                self.pool.prefetch(task, soon=False)  # this episode's grading, at its end
+            self._prefetch_predicted(task)
         return sandbox
+
+    def _prefetch_predicted(self, started: Any) -> None:
+        """Ask the pool for the tasks the owning env predicts for its next resets - only those not asked
+        for at an earlier reset (a prediction two ahead was asked for one reset ago)."""
+        if self.predict_upcoming is not None:
+            upcoming = list(self.predict_upcoming())
+        else:
+            upcoming = [task for task in [self.predict_next()] if task is not None] if self.predict_next else []
+        pending = self._predicted
+        if pending and pending[0].instance_id == started.instance_id:
+            pending = pending[1:]  # served by this reset
+        ids = [task.instance_id for task in upcoming]
+        asked = len(pending) if [task.instance_id for task in pending] == ids[: len(pending)] else 0
+        for task in upcoming[asked:]:
+            self.pool.prefetch(task)
+        self._predicted = upcoming
 
     def stats(self) -> dict[str, Any]:
         """How resets were served (``hits``: prepared ahead, ``image_hits``: a spare prepared on the spot,

@@ -6,15 +6,16 @@
   commit made, the shell session running) - a reset of that task takes one and returns at once. Stock
   is made on request (:meth:`WarmPool.prefetch`: the vector env asks for each sub-env's next task,
   the backend for the grading of each started episode);
-- per image: started but unprepared containers (one spare per image in recent use) - a reset of a
-  task with no stock takes one and prepares it on the spot (tens of milliseconds instead of a container
-  start). Room for the spares of the one or two most recently used images (a quarter of the pool at
+- per image: started but unprepared containers (a spare per image that recently had a reset nobody
+  prepared for) - such a reset takes one and prepares it on the spot (tens of milliseconds instead of a
+  container start). Room for the spares of the one or two images last in need (a quarter of the pool at
   most) is kept: a stream of task requests (hints, gradings, guesses that turned out wrong) never crowds them
   out, so explicit ids over the tasks of one image stay warm without any hint.
 
 Every container is handed out once and never comes back (the env removes it at the end of the
 episode), so a sandbox is always fresh. The stock is bounded by a count (``size``) and by memory
-(``memory`` bytes, measured per container after it is made, plus a floor of free host memory when the
+(``memory`` bytes, measured on the first containers and then on a sample of them - a stats call can
+take most of a second - the rest counted at the mean; plus a floor of free host memory when the
 daemon is local); past either bound stock is removed in this order: spares of images no longer in
 recent use, the oldest task stock, the oldest spare. Pooled containers carry the project's
 labels, so ``swe-gym-env gc`` and the orphan sweep find them; :meth:`WarmPool.close` drains the pool,
@@ -60,10 +61,14 @@ class Reaper:
     daemon restart does not leave containers behind.
     """
 
-    def __init__(self, remove: Callable[..., bool | None], threads: int = 4, patience: float = 120.0) -> None:
+    def __init__(self, remove: Callable[..., bool | None], threads: int = 4, patience: float = 120.0,
+                 delay: float = 1.0) -> None:
         self._remove = remove
         self._threads = max(1, threads)
         self.patience = patience
+        # a container is removed ``delay`` s after it was handed in: a removal costs the daemon a few hundred
+        # ms of CPU, which the reset that usually follows an episode's end should not compete with
+        self.delay = delay
         self._queue: queue.Queue[tuple[Any, float]] = queue.Queue()
         self._started: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -86,6 +91,9 @@ class Reaper:
         while True:
             container, since = self._queue.get()
             try:
+                wait = since + self.delay - time.monotonic()
+                if wait > 0 and not exiting():
+                    time.sleep(wait)
                 patient = time.monotonic() - since < self.patience
                 if self._remove(container, quiet=patient) is False:
                     if patient:
@@ -154,7 +162,7 @@ class WarmPool:
         min_free_memory: int = 1 << 30,
         measure: Callable[[Any], int] | None = None,
         workers: int = 2,
-        spares: int = 1,
+        spares: int = 2,
     ) -> None:
         self._make = make
         self._prepare = prepare
@@ -164,8 +172,15 @@ class WarmPool:
         self._measure = measure
         self.spares = spares
         self.stats = PoolStats()
+        self._last_acquire = 0.0
+        self._foreground = 0  # hand-outs preparing a spare right now
+        self._requested: dict[str, float] = {}  # task key -> when it was last asked for (eviction order)
+        self._measured = 0  # containers measured, and their bytes in all
+        self._measured_bytes = 0
         self._ready: dict[str, collections.deque[_Item]] = {}
+        # what the next resets will ask for (hints, predictions), then what is needed later (gradings)
         self._wanted: collections.deque[tuple[str, Any, bool]] = collections.deque()
+        self._later: collections.deque[tuple[str, Any, bool]] = collections.deque()
         self._inflight = 0
         self._cond = threading.Condition()
         self._closed = False
@@ -208,12 +223,23 @@ class WarmPool:
         """A fresh sandbox prepared for ``task`` from stock, or None (the caller starts one itself)."""
         if self._closed:
             return None
-        self._note_image(task)
+        self._last_acquire = time.monotonic()
         sandbox = self._pop(self.task_key(task))
         if sandbox is not None:
             self.stats.hits += 1
             sandbox.origin = "task"
             return sandbox
+        self._note_image(task)  # a reset nobody prepared for: its image is worth a spare from now on
+        with self._cond:
+            self._foreground += 1  # no new container is started while this one is prepared
+        try:
+            return self._from_spare(task)
+        finally:
+            with self._cond:
+                self._foreground -= 1
+                self._cond.notify_all()
+
+    def _from_spare(self, task: Any) -> Any | None:
         sandbox = self._pop(self.image_key(task))
         if sandbox is None:
             self.stats.misses += 1
@@ -232,16 +258,19 @@ class WarmPool:
         sandbox.origin = "image"
         return sandbox
 
-    def prefetch(self, task: Any, count: int = 1) -> None:
-        """Ask for ``count`` more containers prepared for ``task`` (made in the background)."""
+    def prefetch(self, task: Any, count: int = 1, *, soon: bool = True) -> None:
+        """Ask for ``count`` more containers prepared for ``task`` (made in the background): for the next
+        resets (``soon``: hints, predictions - made first), or for later (a grading at the episode's end -
+        made after the spare of the image in use)."""
         if self._closed or self.size == 0:
             return
-        self._note_image(task)
         with self._cond:
+            self._requested[self.task_key(task)] = time.monotonic()
+            queue = self._wanted if soon else self._later
             for _ in range(count):
-                self._wanted.append((self.task_key(task), task, True))
-            while len(self._wanted) > self.size:  # stale hints first out
-                self._wanted.popleft()
+                queue.append((self.task_key(task), task, True))
+            while len(queue) > self.size:  # stale requests first out
+                queue.popleft()
             self._cond.notify_all()
 
     def _note_image(self, task: Any) -> None:
@@ -261,11 +290,16 @@ class WarmPool:
         return sum(len(stock) for stock in self._ready.values()) + self._inflight
 
     def _memory_used(self) -> tuple[int, int]:
-        """(bytes measured over the stock, a per-container estimate)."""
+        """(bytes the stock uses - measured, or the estimate where a container was not measured; a
+        per-container estimate: the mean of the measurements so far)."""
         items = [item for stock in self._ready.values() for item in stock]
-        measured = [item.memory for item in items if item.memory]
-        estimate = int(sum(measured) / len(measured)) if measured else 0
-        return sum(measured), estimate
+        estimate = int(self._measured_bytes / self._measured) if self._measured else 0
+        return sum(item.memory or estimate for item in items), estimate
+
+    def _should_measure(self) -> bool:
+        """Measure the first containers, then one in ``MEASURE_EVERY``: a measurement is a daemon stats call
+        that can take most of a second, and idle containers of one pool differ little."""
+        return self._measure is not None and (self._measured < 3 or self.stats.made % self.MEASURE_EVERY == 0)
 
     def _room(self) -> bool:
         """Whether one more container may be made now (count, memory budget, host memory)."""
@@ -292,20 +326,27 @@ class WarmPool:
         return max(1, self.size - self.spares * min(self.spare_slots, len(self._images)))
 
     OLD_SPARE, TASK, RECENT_SPARE = 0, 1, 2  # eviction ranks, first out first
+    MEASURE_EVERY = 8
+    # what is needed later (a grading) waits this long after a hand-out, so that making it does not
+    # compete with the reset in progress and the one after it for the daemon
+    LATER_DELAY = 1.0
 
     def _victim(self, keep: str, ranks: frozenset[int]) -> str | None:
-        """The stock key (not ``keep``) to remove a container of: the lowest allowed rank, then the oldest."""
+        """The stock key (not ``keep``) to remove a container of: the lowest allowed rank, then the oldest
+        (task stock: the task asked for longest ago - a stale guess, a grading never used)."""
         recent = {f"image:{image}" for image in self._images}
         ranked = []
         for key, stock in self._ready.items():
             if key == keep or not stock:
                 continue
+            age = stock[0].made
             if self._is_spare(key):
                 rank = self.RECENT_SPARE if key in recent else self.OLD_SPARE
             else:
                 rank = self.TASK
+                age = self._requested.get(key, age)  # the task asked for longest ago goes first
             if rank in ranks:
-                ranked.append((rank, stock[0].made, key))
+                ranked.append((rank, age, key))
         return min(ranked)[2] if ranked else None
 
     def _evict_one(self, keep: str, ranks: frozenset[int] = frozenset({0, 1, 2})) -> bool:
@@ -355,22 +396,31 @@ class WarmPool:
 
     def _has_work(self) -> bool:
         """Whether :meth:`_next_job` would start something now (called with the lock held)."""
-        if self._wanted and self._make_room(self._wanted[0][0], dry=True):
-            return True
+        for queue in (self._wanted, self._later):
+            if queue and self._make_room(queue[0][0], dry=True):
+                return True
         spare = self._spare_wanted()
         return spare is not None and self._make_room(spare[0], dry=True)
 
     def _next_job(self) -> tuple[str, Any, bool] | None:
-        """What to make next (called with the lock held): the spare of the image in use when it is
-        missing (it serves any task of that image), then wanted tasks (a fresh request beats old
-        stock), then spares of the other recent images."""
-        spare = self._spare_wanted(latest_only=True)
-        if spare is not None and self._make_room(spare[0]):
-            return spare[0], spare[1], False
+        """What to make next (called with the lock held): what the next resets asked for (a fresh request
+        beats old stock), then the spare of the image last in need of one, then what is needed later
+        (gradings), then the spares of the other recent images. Nothing while a spare is being prepared
+        for a reset (tens of milliseconds): a container start would slow it down."""
+        if self._foreground:
+            return None
         if self._wanted:
             key, task, prepared = self._wanted[0]
             if self._make_room(key):
                 self._wanted.popleft()
+                return key, task, prepared
+        spare = self._spare_wanted(latest_only=True)
+        if spare is not None and self._make_room(spare[0]):
+            return spare[0], spare[1], False
+        if self._later and time.monotonic() - self._last_acquire >= self.LATER_DELAY:
+            key, task, prepared = self._later[0]
+            if self._make_room(key):
+                self._later.popleft()
                 return key, task, prepared
         spare = self._spare_wanted()
         if spare is not None and self._make_room(spare[0]):
@@ -396,7 +446,10 @@ class WarmPool:
             sandbox = None
             try:
                 sandbox = self._make(task, prepared)
-                memory = self._measure(sandbox) if self._measure else 0
+                memory = self._measure(sandbox) if self._should_measure() else 0
+                if memory:
+                    self._measured += 1
+                    self._measured_bytes += memory
                 self._failures = 0
                 self.stats.made += 1
             except Exception as error:  # the daemon is down, the image is gone...: back off, never raise
@@ -448,6 +501,7 @@ class WarmPool:
                 return
             self._closed = True
             self._wanted.clear()
+            self._later.clear()
             self._cond.notify_all()
         for thread in self._workers:
             if thread is not threading.current_thread():
