@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import re
+import secrets
 import shlex
 
 from ..errors import SandboxStartError
@@ -98,19 +99,56 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 MAX_PATCH_BYTES = 64 * 1024 * 1024
 
 
-INLINE_PATCH_BYTES = 48 * 1024  # a setup patch up to this size travels inside the command (one call, not two)
+INLINE_BYTES = 48 * 1024  # a file up to this size travels inside the command that uses it (one call, not two)
+
+
+def with_file(sandbox: Sandbox, path: str, data: bytes, script: str) -> str:
+    """``script`` preceded by what puts ``data`` at ``path`` (absolute): for small data, a line that decodes
+    it from the command itself - no separate file upload, half the daemon round trips; larger data is
+    written with :meth:`Sandbox.write_file` first (a command line is bounded)."""
+    if len(data) > INLINE_BYTES:
+        sandbox.write_file(path, data)
+        return script
+    encoded = base64.b64encode(data).decode("ascii")
+    return f"printf %s '{encoded}' | base64 -d > {shlex.quote(path)} || exit 5\n{script}"
 
 
 def _with_patch(sandbox: Sandbox, script: str, setup_patch: str) -> str:
-    """``script`` preceded by what puts ``setup_patch`` at SETUP_PATCH_PATH: for a small patch, a line that
-    decodes it from the command itself (no separate file upload: half the daemon round trips of a reset
-    from a spare); a larger one is written with :meth:`Sandbox.write_file` first (a command line is bounded)."""
-    data = setup_patch.encode()
-    if len(data) > INLINE_PATCH_BYTES:
-        sandbox.write_file(SETUP_PATCH_PATH, data)
-        return script
-    encoded = base64.b64encode(data).decode("ascii")
-    return f"printf %s '{encoded}' | base64 -d > {SETUP_PATCH_PATH} || exit 5\n{script}"
+    return with_file(sandbox, SETUP_PATCH_PATH, setup_patch.encode(), script)
+
+
+def read_files(sandbox: Sandbox, paths: list[str], timeout: float = 120.0) -> dict[str, bytes]:
+    """The contents of the regular files among ``paths`` (relative to /testbed, or absolute), read with one
+    command; a path that is missing, not a regular file or unreadable is left out. A sandbox that does not
+    run the command (no shell, no base64) is read file by file."""
+    marker = f"SWEGYM-FILE-{secrets.token_hex(6)}"
+    plain = [path for path in paths if "\n" not in path]
+    command = (f"for p in {' '.join(shlex.quote(path) for path in plain)}; do "
+               f'if [ -f "$p" ] && [ -r "$p" ]; then printf "%s %s\\n" {marker} "$p"; base64 -w0 < "$p"; echo; fi; '
+               f"done; echo {marker}-END") if plain else f"echo {marker}-END"
+    result = sandbox.exec(command, timeout=timeout, max_output=MAX_PATCH_BYTES)
+    lines = result.output.split("\n")
+    if not result.ok or f"{marker}-END" not in lines:
+        return _read_each(sandbox, paths)
+    out: dict[str, bytes] = {}
+    for index, line in enumerate(lines[:-1]):
+        if line.startswith(marker + " ") and index + 1 < len(lines):
+            try:
+                out[line[len(marker) + 1:]] = base64.b64decode(lines[index + 1], validate=True)
+            except ValueError:
+                return _read_each(sandbox, paths)
+    out.update(_read_each(sandbox, [path for path in paths if path not in plain]))
+    return out
+
+
+def _read_each(sandbox: Sandbox, paths: list[str]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for path in paths:
+        try:
+            out[path] = sandbox.read_file(path)
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            continue
+    return out
 
 
 def prepare(sandbox: Sandbox, setup_patch: str, expected_base: str = "", timeout: float = 300.0) -> str:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ..patches import make_patch
+from ..pysource import parse_python
 
 SHAPES = ("literal", "flip", "raises")
 FLIP_OPS = {
@@ -106,7 +107,7 @@ def _offsets(text: str) -> list[int]:
 class _File:
     def __init__(self, path: str, text: str) -> None:
         self.path, self.text = path, text
-        self.tree = ast.parse(text)
+        self.tree = parse_python(text)
         self._starts = _offsets(text)
 
     def pos(self, line: int, col: int) -> int:

@@ -32,6 +32,7 @@ from swebench.harness.log_parsers import PARSER_REGISTRY
 from swebench.harness.utils import make_test_spec
 
 from ..backends.base import Backend, Sandbox
+from ..backends.workspace import read_files, with_file
 from ..errors import GradingError, TaskError
 from ..patches import PatchError, apply_patch, filter_patch
 from ..tasks.sources import missing_reasons
@@ -158,12 +159,13 @@ class Grader:
         try:
             hardening = self._harden(task, spec.eval_script, sandbox)
             if kept.strip():
-                sandbox.write_file(AGENT_PATCH_PATH, kept.encode())
-                if not any(sandbox.exec(command, timeout=300).ok for command in APPLY_COMMANDS):
+                first, *rest = APPLY_COMMANDS  # the patch travels with the first command when it is small
+                applied = sandbox.exec(with_file(sandbox, AGENT_PATCH_PATH, kept.encode(), first), timeout=300).ok
+                if not applied and not any(sandbox.exec(command, timeout=300).ok for command in rest):
                     return TestRun({}, False, "", False, False, kept, tuple(dropped), time.monotonic() - started,
                                    hardening, bound)
-            sandbox.write_file(EVAL_SCRIPT_PATH, hardening.script.encode())
-            command = MEASURED.format(script=EVAL_SCRIPT_PATH, tag=COST_TAG)
+            command = with_file(sandbox, EVAL_SCRIPT_PATH, hardening.script.encode(),
+                                MEASURED.format(script=EVAL_SCRIPT_PATH, tag=COST_TAG))
             result = sandbox.exec(command, timeout=bound.seconds, max_output=MAX_LOG)
         finally:
             sandbox.close()
@@ -194,12 +196,11 @@ class Grader:
         (the fresh sandbox's starting state, read before the agent's patch, plus the test patch)."""
         existing, created = test_patch_files(task.test_patch)
         files: dict[str, str] = {}
-        for path in existing:
-            if path.endswith(".py"):
-                try:
-                    files[path] = sandbox.read_file(path).decode("utf-8")
-                except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
-                    continue
+        for path, data in read_files(sandbox, [path for path in existing if path.endswith(".py")]).items():
+            try:
+                files[path] = data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
         wanted = set(files) | {path for path in created if path.endswith(".py")}
         python_patch, _ = filter_patch(task.test_patch, lambda path: path not in wanted)
         try:

@@ -10,7 +10,7 @@ import ast
 from collections.abc import Iterable, Mapping
 
 from ..grading.test_ids import split_nodeid
-from .mutate import parse_python
+from ..pysource import parse_python
 
 
 def split_test_id(test_id: str) -> tuple[str, tuple[str, ...]]:

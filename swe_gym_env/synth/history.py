@@ -27,8 +27,9 @@ from ..errors import SweGymError, TaskError
 from ..grading.eval_script import pytest_eval_script
 from ..grading.validation import measure, validate_task, with_test_cost, with_test_lists
 from ..patches import make_patch
+from ..pysource import parse_python
 from ..tasks.task import Task, task_from_row
-from .mutate import functions, parse_python
+from .mutate import functions
 from .pipeline import CREATED_AT, Progress, SynthConfig, SynthReport, _noop, rejection
 from .repo import RepoSource, commit_of_files, git_files, git_source, is_test_path, is_test_support
 from .statements import Evidence, bug_report, docstring_summary, failures_for, module_name, patch_lines

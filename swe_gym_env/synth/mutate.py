@@ -19,9 +19,10 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+
+from ..pysource import parse_python
 
 OPERATORS = (
     "binop",
@@ -87,17 +88,6 @@ NO_SWAP_CALLS = {
     "format",
 }
 SIMPLE = (ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.Subscript)
-
-
-# CPython 3.11 before 3.11.8 can fail ``ast.parse`` run on two threads at once ("AST constructor
-# recursion depth mismatch", gh-106905); synthesis builds and validates tasks on threads.
-_PARSE_LOCK = threading.Lock()
-
-
-def parse_python(text: str) -> ast.Module:
-    """``ast.parse(text)``, one thread at a time."""
-    with _PARSE_LOCK:
-        return ast.parse(text)
 
 
 @dataclass(frozen=True)

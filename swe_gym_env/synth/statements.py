@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..patches import split_patch
-from .mutate import parse_python
+from ..pysource import parse_python
 
 MAX_EXAMPLE_LINES = 12
 _EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Warning|Exit|Interrupt))(?::|$)")

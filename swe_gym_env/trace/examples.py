@@ -29,6 +29,7 @@ from typing import Any
 from ..backends.base import Sandbox
 from ..errors import InfraError
 from ..patches import split_patch
+from ..pysource import parse_python
 from ..tasks.task import Task, load_tasks
 from ..tools import ToolError
 from .options import TraceOptions
@@ -83,7 +84,7 @@ def changed_functions(patch: str, files: dict[str, str]) -> list[tuple[str, ast.
         if part.old_path is None or part.old_path not in files or not part.old_path.endswith(".py"):
             continue
         try:
-            tree = ast.parse(files[part.old_path])
+            tree = parse_python(files[part.old_path])
         except SyntaxError:
             continue
         functions = [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
@@ -109,7 +110,7 @@ def test_source(sandbox: Sandbox, test_id: str) -> str:
     name = name.split("[")[0].split("::")[-1]
     try:
         text = sandbox.read_file(path).decode("utf-8", errors="replace")
-        tree = ast.parse(text)
+        tree = parse_python(text)
     except (FileNotFoundError, IsADirectoryError, SyntaxError):
         return ""
     for node in ast.walk(tree):
@@ -155,7 +156,7 @@ def task_examples(sandbox: Sandbox, task: Task, *, max_tests: int = MAX_TESTS_PE
             _apply(sandbox, task.patch, "gold")
         for path, node in targets[:1]:
             text = sandbox.read_file(path).decode("utf-8", errors="replace")
-            current = next((n for n in ast.walk(ast.parse(text)) if isinstance(n, type(node)) and n.name == node.name), None)
+            current = next((n for n in ast.walk(parse_python(text)) if isinstance(n, type(node)) and n.name == node.name), None)
             if current is None:
                 continue
             for test in tests:

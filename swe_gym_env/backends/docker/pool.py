@@ -266,11 +266,11 @@ class WarmPool:
             return
         with self._cond:
             self._requested[self.task_key(task)] = time.monotonic()
-            queue = self._wanted if soon else self._later
+            requests = self._wanted if soon else self._later
             for _ in range(count):
-                queue.append((self.task_key(task), task, True))
-            while len(queue) > self.size:  # stale requests first out
-                queue.popleft()
+                requests.append((self.task_key(task), task, True))
+            while len(requests) > self.size:  # stale requests first out
+                requests.popleft()
             self._cond.notify_all()
 
     def _note_image(self, task: Any) -> None:
@@ -396,8 +396,8 @@ class WarmPool:
 
     def _has_work(self) -> bool:
         """Whether :meth:`_next_job` would start something now (called with the lock held)."""
-        for queue in (self._wanted, self._later):
-            if queue and self._make_room(queue[0][0], dry=True):
+        for requests in (self._wanted, self._later):
+            if requests and self._make_room(requests[0][0], dry=True):
                 return True
         spare = self._spare_wanted()
         return spare is not None and self._make_room(spare[0], dry=True)
