@@ -86,6 +86,7 @@ def test_gold_resolves_and_empty_does_not_on_both_nodes(cluster, caplog):
             assert not info.get("_failure", np.zeros(4, bool)).any(), info.get("failure")
             nodes = set(info["node_id"])
             assert nodes == set(cluster["nodes"].values()), f"sandboxes on {nodes}, not on both nodes"
+            assert set(info["warm"]) <= {"task", "image", "cold"}  # how each node served its reset
             for i, task_id in enumerate(ids):
                 apply_patch_with_tools(envs.envs[i].unwrapped, BY_ID[task_id].patch)
             _, rewards, terminated, truncated, info = envs.step([SUBMIT] * 4)

@@ -70,6 +70,7 @@ class RaySandbox:
         self.sandbox_id = sandbox_id
         self._base_commit = base_commit
         self.task_id = task_id
+        self.origin: str | None = None
         self._closed = False
         self._lock = threading.Lock()
 
@@ -290,7 +291,7 @@ class RayBackend:
             upcoming = self.predict_next() if role == "agent" and self.predict_next is not None else None
             if upcoming is not None:
                 self._reserve(host, upcoming)
-            sandbox_id, base = unwrap(self.call(host, "start", task, role, upcoming, timeout=600 + CALL_MARGIN))
+            sandbox_id, base, origin = unwrap(self.call(host, "start", task, role, upcoming, timeout=600 + CALL_MARGIN))
         except BaseException:
             with self._lock:
                 host.open = max(0, host.open - 1)
@@ -298,7 +299,9 @@ class RayBackend:
         if role == "agent":
             with self._lock:
                 self._graded_on[task.instance_id] = host.node_id
-        return RaySandbox(self, host, sandbox_id, base, task.instance_id)
+        sandbox = RaySandbox(self, host, sandbox_id, base, task.instance_id)
+        sandbox.origin = origin  # how the node served it, for info["warm"]
+        return sandbox
 
     def release(self, sandbox: RaySandbox) -> None:
         """Close ``sandbox`` on its node (without waiting: the node removes it in the background)."""

@@ -106,10 +106,11 @@ class NodeHost:
         return sandbox
 
     def start(self, task: Any, role: str, upcoming: Any = None) -> Outcome:
-        """Start a sandbox for ``task`` (from the node's warm pool when it has one); returns its id and base
-        commit. ``upcoming``, a task the same caller will start next, is prepared ahead on this node."""
+        """Start a sandbox for ``task`` (from the node's warm pool when it has one); returns its id, base
+        commit and how it was served (``"task"``, ``"image"``, ``"cold"``). ``upcoming``, a task the same
+        caller will start next, is prepared ahead on this node."""
 
-        def start() -> tuple[str, str]:
+        def start() -> tuple[str, str, str | None]:
             sandbox = self.backend.start(task, role=role)
             sandbox_id = uuid.uuid4().hex
             with self._lock:
@@ -117,7 +118,7 @@ class NodeHost:
                 self.started += 1
             if upcoming is not None:
                 self.backend.prefetch(upcoming)
-            return sandbox_id, sandbox.base_commit
+            return sandbox_id, sandbox.base_commit, getattr(sandbox, "origin", None)
 
         return self._call(start)
 
