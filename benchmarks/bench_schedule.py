@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.bench_schedule            # 3 rounds of each order
     .venv/bin/python -m benchmarks.bench_schedule --quick
 
-A rollout waits for its slowest episode. The mix: the 12 built-in tasks and 4 slow copies of them (their
+A rollout waits for its slowest episode. The mix: the 12 built-in tasks and 2 slow copies of them (their
 eval script sleeps ``--slow`` seconds in the test run, as a long test suite would). Every episode is the
 oracle agent's (the gold patch, then submit), run by the evaluation runner with ``--workers`` sandboxes at
 once; the only difference between the two sides is the order episodes start in: as given (shuffled with
@@ -99,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--slow", type=float, default=20.0, help="seconds the slow tasks' test runs add")
+    parser.add_argument("--slow-tasks", type=int, default=2,
+                        help="how many slow copies (fewer than the workers: then the order decides the wall time)")
     parser.add_argument("--out", type=Path, default=RESULTS / "schedule.json")
     args = parser.parse_args(argv)
     rounds = 1 if args.quick else args.rounds
@@ -109,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
 
         fast = [dataclasses.replace(t, extra={k: v for k, v in t.extra.items() if k != "swe_gym_test_cost"})
                 for t in swe_gym_env.load_tasks("builtin")]
-        tasks = fast + [slow_copy(t, args.slow) for t in fast[::3]]
+        slow = [slow_copy(t, args.slow) for t in fast[:: max(1, len(fast) // max(1, args.slow_tasks))][: args.slow_tasks]]
+        tasks = fast + slow
         costs = measure_costs(tasks, args.workers)
         rows = []
         for r in range(rounds):
@@ -122,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         medians[order] = {"wall_s": statistics.median(r["wall_s"] for r in mine),
                           **{k: statistics.median(r["episode_seconds"][k] for r in mine) for k in ("p50", "p95", "max")}}
     report = {"time": time.strftime("%Y-%m-%d %H:%M:%S"), "revision": git_revision(), "host": host(load),
-              "config": {"rounds": rounds, "workers": args.workers, "slow_s": args.slow, "slow_tasks": len(fast[::3]),
+              "config": {"rounds": rounds, "workers": args.workers, "slow_s": args.slow, "slow_tasks": len(slow),
                          "tasks": [t.instance_id for t in tasks]},
               "costs": costs, "rounds": rows, "medians": medians,
               "ratio": medians["cost"]["wall_s"] / medians["given"]["wall_s"]}
