@@ -8,8 +8,7 @@
   the backend for the grading of each started episode);
 - per image: started but unprepared containers (a spare per image that recently had a reset nobody
   prepared for) - such a reset takes one and prepares it on the spot (tens of milliseconds instead of a
-  container start). Room for the spares of the one or two images last in need (a quarter of the pool at
-  most) is kept: a stream of task requests (hints, gradings, guesses that turned out wrong) never crowds them
+  container start). Room for the spares (two each) of the one or two images last in need is kept: a stream of task requests (hints, gradings, guesses that turned out wrong) never crowds them
   out, so explicit ids over the tasks of one image stay warm without any hint.
 
 Every container is handed out once and never comes back (the env removes it at the end of the
