@@ -25,3 +25,13 @@ def host(load_before: float) -> dict[str, object]:
     """The machine and its load (1-minute average) before the benchmark and now."""
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "load_before": load_before,
             "load_after": os.getloadavg()[0]}
+
+
+def default_signals() -> None:
+    """``preexec_fn`` for a child that is sent signals: SIGINT, SIGTERM and SIGHUP back to their defaults
+    (a parent started with ``nohup`` or in the background of a non-interactive shell ignores some of them,
+    and children inherit that, so the signal would never reach Python's handlers)."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.common import default_signals
 from swe_gym_env.backends.docker.engine import PrivateDaemon, stop_process, wait_for_daemon
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -266,6 +267,7 @@ def signal_run(sig: int, num_envs: int, network: str, wait: float = 3.0) -> dict
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parent.parent,
+        preexec_fn=default_signals,
     )
     assert child.stdout is not None
     line = child.stdout.readline().split()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.common import default_signals
 from swe_gym_env.backends.docker.cleanup import project_containers
 from swe_gym_env.backends.docker.client import LABEL, get_client
 
@@ -30,7 +31,8 @@ def containers_of(pid):
 
 
 def start_child():
-    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True,
+                             preexec_fn=default_signals)
     line = child.stdout.readline().split()
     assert line[:1] == ["ready"], line
     assert len(containers_of(child.pid)) >= 2  # the two episodes, and any warm-pool spares
@@ -127,7 +129,8 @@ print("ready", RUN_ID, flush=True)
 
 
 def test_a_container_this_process_made_but_never_tracked_is_removed_at_exit():
-    child = subprocess.Popen([sys.executable, "-c", UNTRACKED], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", UNTRACKED], stdout=subprocess.PIPE, text=True,
+                             preexec_fn=default_signals)
     line = child.stdout.readline().split()
     assert line[:1] == ["ready"], line
     assert child.wait(timeout=120) == 0
@@ -161,7 +164,8 @@ def test_a_signal_in_the_middle_of_a_grading_leaves_nothing(sig):
     """SIGTERM (timeout, Kubernetes, Slurm, systemd) and SIGHUP stop the process like SIGINT: the grading in
     flight is abandoned and every container is removed before it exits - by the process itself: its
     watchdog is killed first, so only the exit path can have removed them."""
-    child = subprocess.Popen([sys.executable, "-c", GRADING], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", GRADING], stdout=subprocess.PIPE, text=True,
+                             preexec_fn=default_signals)
     assert child.stdout.readline().split()[:1] == ["ready"]
     deadline = time.monotonic() + 120
     while not any(grading_in(c) for c in containers_of(child.pid)):

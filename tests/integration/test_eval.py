@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import swe_gym_env
+from benchmarks.common import default_signals
 from swe_gym_env.synth.builtin import wrong_patch
 from swe_gym_env.tasks.builtin.specs import ALL_SPECS
 from trainer.eval import EvalSettings, ScriptedFactory, run_eval
@@ -24,7 +25,8 @@ SPECS = {spec.instance_id: spec for spec in ALL_SPECS}
 
 def eval_cli(*args, **kwargs):
     return subprocess.Popen([sys.executable, "-m", "trainer.eval", "--dataset", "builtin", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals,
+                            **kwargs)
 
 
 @pytest.fixture(scope="module")
