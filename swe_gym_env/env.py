@@ -268,9 +268,9 @@ class SWEEnv(gym.Env[str, Any]):
         unknown = [task_id for task_id in task_ids if task_id not in self._by_id]
         if unknown:
             raise ConfigError(f"prefetch: {unknown[:5]} are not among this env's {len(self.tasks)} tasks")
+        self._hinted = True
         prefetch = getattr(self.backend, "prefetch", None)
         if prefetch is not None:
-            self._hinted = True
             for task_id in task_ids:
                 prefetch(self._by_id[task_id])
 

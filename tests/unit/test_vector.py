@@ -207,6 +207,32 @@ def test_peek_next_task_matches_the_next_reset():
     env.close()
 
 
+def test_random_draws_are_predicted_two_ahead():
+    env = SWEEnv("builtin", backend="fake")
+    env.reset(seed=5)
+    for _ in range(4):
+        first, second = env.peek_next_tasks(2)
+        assert env.reset()[1]["task_id"] == first.instance_id
+        assert env.reset()[1]["task_id"] == second.instance_id
+    env.close()
+
+
+def test_explicit_ids_predict_a_repeat_until_the_caller_walks_or_announces():
+    env = SWEEnv("builtin", backend="fake")
+    a, b = (task.instance_id for task in env.tasks[:2])
+    env.reset(options={"task_id": a})
+    assert [t.instance_id for t in env.peek_next_tasks()] == [a]  # a GRPO group, an eval's samples
+    env.reset(options={"task_id": a})
+    assert [t.instance_id for t in env.peek_next_tasks()] == [a]
+    env.reset(options={"task_id": b})
+    assert env.peek_next_tasks() == [] and env.peek_next_task() is None  # walking over ids: no guess
+    env.reset(options={"task_id": b})
+    assert [t.instance_id for t in env.peek_next_tasks()] == [b]  # repeating again
+    env.prefetch([a])
+    assert env.peek_next_tasks() == []  # announced ids replace guesses
+    env.close()
+
+
 def test_make_vector_env_validates_arguments():
     with pytest.raises(ConfigError):
         make_vector_env(0, backend="fake")
