@@ -230,36 +230,29 @@ class SWEEnv(gym.Env[str, Any]):
         return limits
 
     def peek_next_tasks(self, count: int = 2) -> list[Task]:
-        """The tasks the next ``count`` resets most likely start, in order (see :meth:`peek_next_task`):
-        random draws are predicted ``count`` ahead, so the pool has more than one episode to prepare each;
-        an explicit id repeated, one ahead; none once the caller walks over ids or announces them."""
-        upcoming = self.peek_next_task()
-        if upcoming is None:
+        """The tasks the next resets most likely start, in order, for the warm pool to prepare ahead.
+
+        After a reset with an explicit ``task_id``, the same task again (a GRPO group, an eval's samples) -
+        unless it was a new id after another explicit one: a caller walking over tasks gets no guess (the
+        image's spare serves it) until it repeats one again. Otherwise the next ``count`` draws ``reset()``
+        will make without a seed or a task_id (``tasks[np_random.integers(len(tasks))]``), repeated on a
+        copy of the env's generator, so it changes nothing - the pool gets more than one episode to prepare
+        each. A wrong guess only costs a pooled container. Once the caller announces its tasks
+        (:meth:`prefetch`), the env stops guessing: the hints say what comes next.
+        """
+        if not self.tasks or self._hinted:
             return []
-        if self._explicit or len(self.tasks) == 1:
-            return [upcoming]
+        if self._explicit and self.task is not None:
+            return [] if self._walking else [self.task]
+        if len(self.tasks) == 1:
+            return [self.tasks[0]]
         rng = copy.deepcopy(self.np_random)
         return [self.tasks[int(rng.integers(len(self.tasks)))] for _ in range(max(1, count))]
 
     def peek_next_task(self) -> Task | None:
-        """The task the next ``reset()`` most likely starts, for the warm pool to prepare ahead.
-
-        After a reset with an explicit ``task_id``, the same task again (a GRPO group, an eval's samples) -
-        unless it was a new id after another explicit one: a caller walking over tasks gets no guess (the
-        image's spare serves it) until it repeats one again; otherwise the task ``reset()`` will draw without
-        a seed or a task_id: its draw
-        (``tasks[np_random.integers(len(tasks))]``) repeated on a copy of the env's generator, so it
-        changes nothing. A wrong guess only costs a pooled container. Once the caller announces its
-        tasks (:meth:`prefetch`), the env stops guessing: the hints say what comes next.
-        """
-        if not self.tasks or self._hinted:
-            return None
-        if self._explicit and self.task is not None:
-            return None if self._walking else self.task
-        if len(self.tasks) == 1:
-            return self.tasks[0]
-        rng = copy.deepcopy(self.np_random)
-        return self.tasks[int(rng.integers(len(self.tasks)))]
+        """The task the next ``reset()`` most likely starts (see :meth:`peek_next_tasks`), or None."""
+        upcoming = self.peek_next_tasks(1)
+        return upcoming[0] if upcoming else None
 
     def prefetch(self, task_ids: Sequence[str]) -> None:
         """Announce the tasks the next resets will name (``options["task_id"]``), in order: the warm pool

@@ -132,7 +132,7 @@ def read_files(sandbox: Sandbox, paths: list[str], timeout: float = 120.0) -> di
         return _read_each(sandbox, paths)
     out: dict[str, bytes] = {}
     for index, line in enumerate(lines[:-1]):
-        if line.startswith(marker + " ") and index + 1 < len(lines):
+        if line.startswith(marker + " "):  # its contents are on the next line
             try:
                 out[line[len(marker) + 1:]] = base64.b64decode(lines[index + 1], validate=True)
             except ValueError:

@@ -64,8 +64,8 @@ class DockerBackend:
         self.sanitize_history = sanitize_history
         self._images: dict[str, str] = {}
         self._images_lock = threading.Lock()
-        self.predict_next: Callable[[], Any] | None = None  # set by an env that owns this backend
-        self.predict_upcoming: Callable[[], list[Any]] | None = None  # ... the next resets' tasks, in order
+        # set by an env that owns this backend: the tasks its next resets most likely start, in order
+        self.predict_upcoming: Callable[[], list[Any]] | None = None
         self._predicted: list[Any] = []  # the tasks last predicted (already asked of the pool)
         self.reaper = Reaper(remove_container)
         self.pool = (
@@ -159,10 +159,7 @@ class DockerBackend:
     def _prefetch_predicted(self, started: Any) -> None:
         """Ask the pool for the tasks the owning env predicts for its next resets - only those not asked
         for at an earlier reset (a prediction two ahead was asked for one reset ago)."""
-        if self.predict_upcoming is not None:
-            upcoming = list(self.predict_upcoming())
-        else:
-            upcoming = [task for task in [self.predict_next()] if task is not None] if self.predict_next else []
+        upcoming = list(self.predict_upcoming()) if self.predict_upcoming is not None else []
         pending = self._predicted
         if pending and pending[0].instance_id == started.instance_id:
             pending = pending[1:]  # served by this reset
