@@ -69,7 +69,7 @@ def measure(spec: str, tasks_wanted: int, workers: int, keep_image: bool) -> dic
     if (
         image_exists(client, tag)
         and not keep_image
-        and not client.containers.list(all=True, filters={"ancestor": tag})
+        and not client.containers.list(all=True, filters={"ancestor": tag}, ignore_removed=True)
     ):
         client.images.remove(tag, force=True)
     before_image = layers_size(client)

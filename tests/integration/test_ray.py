@@ -39,7 +39,7 @@ BY_ID = {task.instance_id: task for task in TASKS}
 
 def _project_containers(client, **labels):
     filters = {"label": [LABEL] + [f"{LABEL}.{key}={value}" for key, value in labels.items()]}
-    return client.containers.list(all=True, filters=filters)
+    return client.containers.list(all=True, filters=filters, ignore_removed=True)  # removed meanwhile: skip
 
 
 def _wait_until(predicate, timeout: float, what: str):
