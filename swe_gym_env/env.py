@@ -147,8 +147,6 @@ class SWEEnv(gym.Env[str, Any]):
             warm_pool=warm_pool, pool_memory=pool_memory, exec_mode=exec_mode, ray_address=ray_address,
         )
         self._owns_backend = isinstance(backend, str)
-        if self._owns_backend and hasattr(self.backend, "predict_next"):
-            self.backend.predict_next = self.peek_next_task
         if self._owns_backend and hasattr(self.backend, "predict_upcoming"):
             self.backend.predict_upcoming = self.peek_next_tasks
         self.grader = make_grader(self.backend, timeout=grading_timeout)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from ..tasks.task import Task
@@ -112,7 +112,8 @@ class Backend(Protocol):
     The env and the grader reach sandboxes only through this protocol. Optional, duck-typed extras:
     ``prefetch(task, count=1)`` (a hint that ``task`` will be started soon: a warm pool prepares it),
     ``stats()`` (a dict of counters such as pool hits), ``limits`` (the :class:`Limits` its sandboxes run
-    with).
+    with), ``predict_upcoming`` (set by an env that owns the backend: a callable giving the tasks its
+    next resets most likely start, for the pool to prepare ahead; see :func:`unasked`).
     """
 
     def start(self, task: Task, *, role: str = "agent") -> Sandbox:
@@ -123,6 +124,19 @@ class Backend(Protocol):
     def close(self) -> None:
         """Remove every sandbox this backend still holds; safe to call more than once."""
         ...
+
+
+def unasked(asked: list[Any], started: Any, upcoming: list[Any]) -> list[Any]:
+    """The tasks of ``upcoming`` (a new prediction of the next resets) that were not asked for already.
+
+    ``asked`` is the prediction made at the previous start; the one this start (``started``) served leaves
+    it, and what remains was asked for then - a prediction two ahead was asked for one reset ago - so
+    only the rest of ``upcoming`` is new, unless the predictions disagree (then all of it is).
+    """
+    pending = asked[1:] if asked and asked[0].instance_id == started.instance_id else asked
+    ids = [task.instance_id for task in upcoming]
+    done = len(pending) if [task.instance_id for task in pending] == ids[: len(pending)] else 0
+    return upcoming[done:]
 
 
 def decode(data: bytes) -> str:

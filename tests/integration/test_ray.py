@@ -109,6 +109,52 @@ def test_gold_resolves_and_empty_does_not_on_both_nodes(cluster, caplog):
     assert not _project_containers(private_client)
 
 
+def test_a_predicted_reset_collects_the_start_made_ahead(cluster):
+    """One env owning its Ray backend: its next random draw is started ahead on a node, so that reset makes
+    no start call; a wrong guess goes back to that node's pool untouched, and nothing is left behind."""
+    import ray
+
+    from swe_gym_env.env import SWEEnv
+
+    env = SWEEnv("builtin", backend="ray", max_steps=20)
+    backend = env.backend
+    calls: list[str] = []
+    real_call = backend.call
+
+    def call(host, method, *args, timeout):
+        calls.append(method)
+        return real_call(host, method, *args, timeout=timeout)
+
+    backend.call = call
+    try:
+        env.reset(seed=3)
+        predicted = env.peek_next_task().instance_id
+        assert backend._ahead is not None and backend._ahead[0] == predicted
+        ray.get(backend._ahead[2], timeout=300)  # done (from the node's pool, or started cold there)
+        calls.clear()
+        _, info = env.reset()
+        assert info["task_id"] == predicted and info["warm"] in {"task", "image", "cold"}
+        assert "start" not in calls, calls  # collected, not called for
+        apply_patch_with_tools(env, BY_ID[predicted].patch)
+        _, reward, terminated, _, info = env.step(SUBMIT)
+        assert terminated and reward == 1.0, info.get("report")
+
+        guessed = backend._ahead[0]
+        ray.get(backend._ahead[2], timeout=300)
+        other = next(task.instance_id for task in TASKS if task.instance_id != guessed)
+        _, info = env.reset(options={"task_id": other})  # not the guess: it goes back to the pool
+        assert info["task_id"] == other and info.get("failure") is None
+        _wait_until(lambda: backend.stats()["returned"] >= 1, 60, "the guessed sandbox given back")
+        _, _, _, _, info = env.step(SUBMIT)
+        assert info["report"]["resolved"] is False
+        hosts = [host.info for host in backend.hosts()]
+    finally:
+        env.close()
+    clients = {cluster["nodes"]["head"]: swe_gym_env_client(), cluster["nodes"]["second"]: cluster["private"].client()}
+    for host in hosts:
+        assert not _project_containers(clients[host["node_id"]], run=host["run_id"])
+
+
 def swe_gym_env_client():
     from swe_gym_env.backends.docker.client import get_client
 

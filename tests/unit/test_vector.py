@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import gymnasium as gym
 import numpy as np
@@ -11,7 +12,7 @@ from gymnasium.vector import AutoresetMode
 
 import swe_gym_env
 from swe_gym_env import ConfigError
-from swe_gym_env.backends.base import ExecResult
+from swe_gym_env.backends.base import ExecResult, unasked
 from swe_gym_env.backends.fake import FakeBackend
 from swe_gym_env.env import SWEEnv
 from swe_gym_env.errors import SandboxLostError, SandboxStartError
@@ -231,6 +232,15 @@ def test_explicit_ids_predict_a_repeat_until_the_caller_walks_or_announces():
     env.prefetch([a])
     assert env.peek_next_tasks() == []  # announced ids replace guesses
     env.close()
+
+
+def test_a_prediction_is_asked_of_the_pool_once():
+    a, b, c, d = (SimpleNamespace(instance_id=name) for name in "abcd")
+    assert unasked([], a, [b, c]) == [b, c]
+    assert unasked([b, c], b, [c, d]) == [d]  # c was asked for one reset ago, two ahead
+    assert unasked([b, c], b, [c, c]) == [c]  # the same task twice ahead: a second container
+    assert unasked([b, c], a, [a, b]) == [a, b]  # the prediction missed (a seeded reset): all of it again
+    assert unasked([b], b, []) == []
 
 
 def test_make_vector_env_validates_arguments():

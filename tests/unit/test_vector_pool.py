@@ -52,6 +52,26 @@ def make_pool(size=4, **kwargs):
     return pool, maker
 
 
+def test_a_sandbox_given_back_untouched_is_handed_out_again():
+    pool, maker = make_pool(spares=0)
+    a = Task("a")
+    pool.prefetch(a)
+    assert pool.wait_idle(10)
+    box = pool.acquire(a)
+    assert pool.stats.hits == 1 and pool.stock() == {}
+    pool.restock(a, box)  # started ahead for a reset that named another task
+    assert pool.stock() == {"task:a": 1}
+    assert (pool.stats.hits, pool.stats.returned) == (0, 1)  # hits count resets served, not hand-outs
+    assert pool.acquire(a) is box and not box.closed and len(maker.made) == 1
+    dead = Box("a", alive=False)
+    pool.restock(a, dead)  # a dead one is closed, not stocked
+    assert dead.closed and pool.stock() == {}
+    pool.close()
+    late = Box("a")
+    pool.restock(a, late)  # a closed pool keeps nothing
+    assert late.closed and pool.stock() == {}
+
+
 def test_prefetched_task_is_handed_out_once_then_missing():
     pool, _ = make_pool(spares=0)
     a = Task("a")

@@ -10,7 +10,7 @@ from typing import Any
 import docker
 
 from ...errors import ImageNotFoundError
-from ..base import Limits
+from ..base import Limits, unasked
 from .cleanup import exit_on_signals, sweep_orphans, track
 from .client import DOCKER_ERRORS, daemon_retry, get_client, remove_container
 from .images import PULL_POLICIES, ImageBuildError, ensure_image, sanitize_image
@@ -160,14 +160,18 @@ class DockerBackend:
         """Ask the pool for the tasks the owning env predicts for its next resets - only those not asked
         for at an earlier reset (a prediction two ahead was asked for one reset ago)."""
         upcoming = list(self.predict_upcoming()) if self.predict_upcoming is not None else []
-        pending = self._predicted
-        if pending and pending[0].instance_id == started.instance_id:
-            pending = pending[1:]  # served by this reset
-        ids = [task.instance_id for task in upcoming]
-        asked = len(pending) if [task.instance_id for task in pending] == ids[: len(pending)] else 0
-        for task in upcoming[asked:]:
+        for task in unasked(self._predicted, started, upcoming):
             self.pool.prefetch(task)
         self._predicted = upcoming
+
+    def give_back(self, task: Any, sandbox: DockerSandbox) -> None:
+        """Return an agent sandbox of ``task`` that no command has touched (one started ahead for a reset
+        that then named another task): the warm pool keeps it for ``task``; without a pool it is closed."""
+        sandbox.persist = False
+        if self.pool is not None and not self._closed:
+            self.pool.restock(task, sandbox)
+        else:
+            sandbox.close()
 
     def stats(self) -> dict[str, Any]:
         """How resets were served (``hits``: prepared ahead, ``image_hits``: a spare prepared on the spot,
@@ -181,6 +185,11 @@ class DockerBackend:
         """Hint that ``task`` will be started soon: the warm pool prepares ``count`` containers for it."""
         if self.pool is not None and not self._closed:
             self.pool.prefetch(task, count)
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until the warm pool has made what was asked of it (benchmarks and tests use it); False
+        when ``timeout`` ran out first."""
+        return self.pool.wait_idle(timeout) if self.pool is not None else True
 
     def close(self, timeout: float = 120.0) -> None:
         """Drain the warm pool and wait until every closed container is removed; safe to repeat.

@@ -139,6 +139,7 @@ class PoolStats:
     failed: int = 0
     evicted: int = 0
     discarded: int = 0  # found dead in stock (daemon restart, OOM)
+    returned: int = 0  # handed out, then given back untouched (restock)
     extra: dict[str, float] = field(default_factory=dict)
 
 
@@ -256,6 +257,24 @@ class WarmPool:
         self.stats.image_hits += 1
         sandbox.origin = "image"
         return sandbox
+
+    def restock(self, task: Any, sandbox: Any) -> None:
+        """Take back ``sandbox``, handed out for ``task`` but never used (a start made ahead for a reset that
+        went elsewhere): it joins the task's stock, and the hand-out's counter is undone."""
+        if not _alive(sandbox):
+            _close(sandbox)
+            return
+        counter = {"task": "hits", "image": "image_hits"}.get(getattr(sandbox, "origin", ""), "misses")
+        with self._cond:
+            if not self._closed:
+                setattr(self.stats, counter, max(0, getattr(self.stats, counter) - 1))
+                self.stats.returned += 1
+                self._ready.setdefault(self.task_key(task), collections.deque()).append(_Item(sandbox, time.monotonic()))
+                self._shrink_to_budget()
+                self._cond.notify_all()
+                sandbox = None
+        if sandbox is not None:  # the pool is closed
+            _close(sandbox)
 
     def prefetch(self, task: Any, count: int = 1, *, soon: bool = True) -> None:
         """Ask for ``count`` more containers prepared for ``task`` (made in the background): for the next

@@ -7,9 +7,12 @@ actor to every alive node (or every node that offers ``node_resource``). A sandb
 call; the container, its warm pool and its reaper stay on the node.
 
 Placement: an agent sandbox goes where its task was prepared ahead (a ``prefetch`` hint, or the
-upcoming task a reset announced), else to the node with the fewest open sandboxes, so a vector env
+upcoming tasks a reset announced), else to the node with the fewest open sandboxes, so a vector env
 spreads across nodes. A grading sandbox goes to the node of the episode it grades, whose warm pool
-prepared it when the episode started. Images reach a node that lacks one without a registry
+prepared it when the episode started. The reset an owning env predicts (its next random draw, a task id
+it repeats) is started ahead, right after the reset before it, on the node that prepared it, so that
+reset only collects a finished start instead of waiting on a call; a wrong guess goes back to that
+node's warm pool untouched. Images reach a node that lacks one without a registry
 (:meth:`RayBackend.ensure_image`): built there from the same content-tagged recipe, or streamed from a
 node that has it (``docker save`` / ``load`` through Ray's object store, node to node).
 
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import ConfigError, ImageNotFoundError, InfraError, SandboxLostError
-from ..base import WORKDIR, ExecResult, Limits
+from ..base import WORKDIR, ExecResult, Limits, unasked
 from .node import NodeHost, unwrap
 
 log = logging.getLogger(__name__)
@@ -161,7 +164,9 @@ class RayBackend:
         self.node_ids = set(node_ids) if node_ids is not None else None
         self.options = dict(limits=limits, network=network, pull_policy=pull_policy, warm_pool=warm_pool,
                             pool_memory=pool_memory, exec_mode=exec_mode)
-        self.predict_next: Any = None  # set by an env that owns this backend
+        self.predict_upcoming: Any = None  # set by an env that owns this backend (see base.unasked)
+        self._predicted: list[Any] = []  # the tasks last predicted (already asked of a node)
+        self._ahead: tuple[str, Host, Any] | None = None  # a start made ahead: task id, host, outcome ref
         self._hosts: dict[str, Host] = {}
         self._lock = threading.RLock()
         self._refreshed = 0.0
@@ -246,11 +251,16 @@ class RayBackend:
 
     def call(self, host: Host, method: str, *args: Any, timeout: float) -> Any:
         """One call to ``host``'s actor; a dead or silent host raises :class:`SandboxLostError`."""
-        ray = _ray()
         if not host.alive:
             raise SandboxLostError(f"node {host.node_id[:12]} is gone")
+        return self.result(host, method, getattr(host.actor, method).remote(*args), timeout=timeout)
+
+    def result(self, host: Host, method: str, ref: Any, *, timeout: float) -> Any:
+        """The result of a call to ``host``'s actor (``ref``); a dead or silent host raises
+        :class:`SandboxLostError`."""
+        ray = _ray()
         try:
-            return ray.get(getattr(host.actor, method).remote(*args), timeout=timeout)
+            return ray.get(ref, timeout=timeout)
         except ray.exceptions.GetTimeoutError as error:
             raise SandboxLostError(f"node {host.node_id[:12]} did not answer {method} within {timeout:.0f} s") from error
         except (ray.exceptions.RayActorError, ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError) as error:
@@ -285,23 +295,84 @@ class RayBackend:
         """A fresh sandbox for ``task`` on a node of the cluster (see the module docstring)."""
         if not task.image:
             raise ImageNotFoundError(f"task {task.instance_id!r} names no image")
-        host = self._place(task, role)
-        try:
-            self.ensure_image(host, task.image)
-            upcoming = self.predict_next() if role == "agent" and self.predict_next is not None else None
-            if upcoming is not None:
-                self._reserve(host, upcoming)
-            sandbox_id, base, origin = unwrap(self.call(host, "start", task, role, upcoming, timeout=600 + CALL_MARGIN))
-        except BaseException:
-            with self._lock:
-                host.open = max(0, host.open - 1)
-            raise
+        started = self._take_ahead(task) if role == "agent" else None
+        if started is None:
+            host = self._place(task, role)
+            try:
+                self.ensure_image(host, task.image)
+                started = host, unwrap(self.call(host, "start", task, role, (), timeout=600 + CALL_MARGIN))
+            except BaseException:
+                with self._lock:
+                    host.open = max(0, host.open - 1)
+                raise
+        host, (sandbox_id, base, origin) = started
+        sandbox = RaySandbox(self, host, sandbox_id, base, task.instance_id)
+        sandbox.origin = origin  # how the node served it, for info["warm"]
         if role == "agent":
             with self._lock:
                 self._graded_on[task.instance_id] = host.node_id
-        sandbox = RaySandbox(self, host, sandbox_id, base, task.instance_id)
-        sandbox.origin = origin  # how the node served it, for info["warm"]
+            self._start_ahead(task)
         return sandbox
+
+    def _take_ahead(self, task: Any) -> tuple[Host, tuple[str, str, str | None]] | None:
+        """The start made ahead for ``task``, once done (usually long since); a start made ahead for another
+        task is given back to its node's pool. None when there is none to take, or it failed."""
+        with self._lock:
+            ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return None
+        task_id, host, ref = ahead
+        if task_id != task.instance_id:
+            self._give_back(host, ref)
+            return None
+        try:
+            return host, unwrap(self.result(host, "start", ref, timeout=600 + CALL_MARGIN))
+        except BaseException as error:
+            with self._lock:
+                host.open = max(0, host.open - 1)
+            if not isinstance(error, InfraError):  # about the task itself: starting anew fails the same way
+                raise
+            log.info("the start made ahead for %s failed (%s): starting it now", task_id, error)
+            return None
+
+    def _give_back(self, host: Host, ref: Any) -> None:
+        with self._lock:
+            host.open = max(0, host.open - 1)
+        if host.alive:
+            try:
+                host.actor.give_back.remote(ref)  # Ray hands the start's outcome over once it is done
+            except Exception as error:  # the host is gone: its watchdog removes the container
+                log.debug("giving back a sandbox on %s: %s", host.node_id[:12], error)
+
+    def _start_ahead(self, started: Any) -> None:
+        """Start the sandbox of the next reset the owning env predicts, now, on the node where it was
+        prepared: that reset then only collects it - no call to wait for. The tasks predicted beyond it,
+        not asked for yet, are prepared there by the node's warm pool. A wrong guess gives the sandbox back
+        to that pool, untouched."""
+        if self.predict_upcoming is None or self._closed:
+            return
+        upcoming = list(self.predict_upcoming())
+        with self._lock:
+            fresh = unasked(self._predicted, started, upcoming)
+            self._predicted = upcoming
+        if not upcoming:
+            return
+        later = fresh[1:] if len(fresh) == len(upcoming) else fresh  # the first is started now
+        host = self._place(upcoming[0], "agent")
+        try:
+            self.ensure_image(host, upcoming[0].image)
+            for task in later:
+                self._reserve(host, task)
+            ref = host.actor.start.remote(upcoming[0], "agent", later)
+        except Exception as error:  # a guess only: the reset starts its sandbox itself
+            log.debug("starting %s ahead on %s failed: %s", upcoming[0].instance_id, host.node_id[:12], error)
+            with self._lock:
+                host.open = max(0, host.open - 1)
+            return
+        with self._lock:
+            stale, self._ahead = self._ahead, (upcoming[0].instance_id, host, ref)
+        if stale is not None:
+            self._give_back(stale[1], stale[2])
 
     def release(self, sandbox: RaySandbox) -> None:
         """Close ``sandbox`` on its node (without waiting: the node removes it in the background)."""
@@ -392,6 +463,16 @@ class RayBackend:
         for counters in per_node.values():
             total.update({k: v for k, v in counters.items() if isinstance(v, (int, float))})
         return {**total, "nodes": per_node, "lost": self.lost}
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until every node's warm pool has made what was asked of it (benchmarks and tests use it);
+        False when ``timeout`` ran out first on some node."""
+        ray = _ray()
+        refs = [host.actor.wait_idle.remote(timeout) for host in self.hosts()]
+        try:
+            return all(ray.get(refs, timeout=timeout + CALL_MARGIN))
+        except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError):
+            return False
 
     def close(self, timeout: float = 120.0) -> None:
         """Close every node's sandboxes and warm pool, then end the host actors; safe to repeat."""

@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ...errors import (
@@ -75,6 +75,7 @@ class NodeHost:
 
         self.backend = DockerBackend(**options)
         self.sandboxes: dict[str, Any] = {}
+        self.tasks: dict[str, Any] = {}  # sandbox id -> its task (for give_back)
         self._lock = threading.Lock()
         self.started = 0
 
@@ -105,19 +106,20 @@ class NodeHost:
             raise SandboxLostError(f"sandbox {sandbox_id} is not on this node (closed, or its host restarted)")
         return sandbox
 
-    def start(self, task: Any, role: str, upcoming: Any = None) -> Outcome:
+    def start(self, task: Any, role: str, upcoming: Sequence[Any] = ()) -> Outcome:
         """Start a sandbox for ``task`` (from the node's warm pool when it has one); returns its id, base
-        commit and how it was served (``"task"``, ``"image"``, ``"cold"``). ``upcoming``, a task the same
-        caller will start next, is prepared ahead on this node."""
+        commit and how it was served (``"task"``, ``"image"``, ``"cold"``). ``upcoming``, tasks the same
+        caller will start next, are prepared ahead on this node."""
 
         def start() -> tuple[str, str, str | None]:
             sandbox = self.backend.start(task, role=role)
             sandbox_id = uuid.uuid4().hex
             with self._lock:
                 self.sandboxes[sandbox_id] = sandbox
+                self.tasks[sandbox_id] = task
                 self.started += 1
-            if upcoming is not None:
-                self.backend.prefetch(upcoming)
+            for later in upcoming:
+                self.backend.prefetch(later)
             return sandbox_id, sandbox.base_commit, getattr(sandbox, "origin", None)
 
         return self._call(start)
@@ -141,17 +143,34 @@ class NodeHost:
     def close(self, sandbox_id: str) -> None:
         with self._lock:
             sandbox = self.sandboxes.pop(sandbox_id, None)
+            self.tasks.pop(sandbox_id, None)
         if sandbox is not None:
             sandbox.close()
 
+    def give_back(self, started: Outcome) -> None:
+        """Return the sandbox a :meth:`start` made ahead (its outcome, which Ray hands over once that start
+        is done) and the driver did not use: it goes back to the warm pool, untouched."""
+        if started[0] != "ok":
+            return
+        sandbox_id = started[1][0]
+        with self._lock:
+            sandbox = self.sandboxes.pop(sandbox_id, None)
+            task = self.tasks.pop(sandbox_id, None)
+        if sandbox is not None:
+            self.backend.give_back(task, sandbox)
+
     def prefetch(self, task: Any, count: int = 1) -> None:
         self.backend.prefetch(task, count)
+
+    def wait_idle(self, timeout: float) -> bool:
+        return self.backend.wait_idle(timeout)
 
     def stats(self) -> dict[str, Any]:
         pool = self.backend.pool
         counters = dict(vars(pool.stats)) if pool is not None else {}
         counters.pop("extra", None)
-        return {"sandboxes": len(self.sandboxes), "started": self.started, **counters}
+        stock = pool.stock() if pool is not None else {}
+        return {"sandboxes": len(self.sandboxes), "started": self.started, **counters, "stock": stock}
 
     # -- images ----------------------------------------------------------------------------------
     def has_image(self, image: str) -> bool:
@@ -230,7 +249,7 @@ class NodeHost:
     def shutdown(self) -> None:
         """Close every sandbox, drain the warm pool and wait for the removals."""
         with self._lock:
-            sandboxes, self.sandboxes = list(self.sandboxes.values()), {}
+            sandboxes, self.sandboxes, self.tasks = list(self.sandboxes.values()), {}, {}
         for sandbox in sandboxes:
             try:
                 sandbox.close()
