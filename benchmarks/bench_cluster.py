@@ -7,7 +7,8 @@ Measured in one run, on one local Ray cluster (``LocalCluster``: a head node on 
 node on a private dockerd), interleaved round by round so that load hits both sides alike:
 
 - reset (warm pool, random draws, an episode's worth of steps between resets) and step overhead of a
-  trivial command (``true``): ``backend="ray"`` vs ``backend="docker"``;
+  trivial command (``true``): ``backend="ray"`` vs ``backend="docker"``, every pool idle (``wait_idle``)
+  before each measured block on either side;
 - episodes/min of a vector env (N envs; each episode 3 ``sleep 0.2`` commands, then submit and grading) on
   the local backend, on Ray with one node, and on Ray with two nodes;
 - what one driver costs: its own CPU seconds per step (``time.process_time`` over the whole rollout, env
@@ -70,12 +71,14 @@ def bench_single(rounds: int, steps: int) -> dict[str, Any]:
             env.step(bash("true"))
         for _ in range(rounds):
             for name, env in envs.items():
+                # the same protocol for both: every pool idle before a measured block, so that neither side
+                # pays for the other's (or its own) refill - an episode lasts longer than a refill
+                for other in envs.values():
+                    other.backend.wait_idle(120)
                 for _ in range(steps):
                     samples[f"step_{name}"].append(timed(lambda env=env: env.step(bash("true"))))
-                if name == "local":
-                    env.backend.pool.wait_idle(120)
-                else:
-                    time.sleep(1.0)  # the node's pool refills during an episode too
+                for other in envs.values():
+                    other.backend.wait_idle(120)
                 samples[f"reset_{name}"].append(timed(lambda env=env: env.reset()))  # a random draw
         ray_stats = envs["ray"].backend.stats()
     finally:
