@@ -147,9 +147,11 @@ def test_a_predicted_reset_collects_the_start_made_ahead(cluster):
         _wait_until(lambda: backend.stats()["returned"] >= 1, 60, "the guessed sandbox given back")
         _, _, _, _, info = env.step(SUBMIT)
         assert info["report"]["resolved"] is False
+        env.reset(seed=11)  # a new sequence: its next draw, not prepared, is started ahead now ...
+        assert backend._ahead is not None
         hosts = [host.info for host in backend.hosts()]
     finally:
-        env.close()
+        env.close()  # ... and the env closed at once, while that start may still be in flight
     clients = {cluster["nodes"]["head"]: swe_gym_env_client(), cluster["nodes"]["second"]: cluster["private"].client()}
     for host in hosts:
         assert not _project_containers(clients[host["node_id"]], run=host["run_id"])

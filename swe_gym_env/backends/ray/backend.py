@@ -481,6 +481,7 @@ class RayBackend:
                 return
             self._closed = True
             hosts, self._hosts = list(self._hosts.values()), {}
+            self._ahead = None  # its node closes it: shutdown waits for starts in flight
         ray = _ray()
         pending = {host.actor.shutdown.remote(): host for host in hosts}
         try:

@@ -77,6 +77,9 @@ class NodeHost:
         self.sandboxes: dict[str, Any] = {}
         self.tasks: dict[str, Any] = {}  # sandbox id -> its task (for give_back)
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # no start in flight
+        self._starting = 0
+        self._closing = False
         self.started = 0
 
     # -- calls from the driver -------------------------------------------------------------------
@@ -112,12 +115,21 @@ class NodeHost:
         caller will start next, are prepared ahead on this node."""
 
         def start() -> tuple[str, str, str | None]:
-            sandbox = self.backend.start(task, role=role)
-            sandbox_id = uuid.uuid4().hex
             with self._lock:
-                self.sandboxes[sandbox_id] = sandbox
-                self.tasks[sandbox_id] = task
-                self.started += 1
+                if self._closing:
+                    raise SandboxLostError("the sandbox host is shutting down")
+                self._starting += 1
+            try:
+                sandbox = self.backend.start(task, role=role)
+                sandbox_id = uuid.uuid4().hex
+                with self._lock:
+                    self.sandboxes[sandbox_id] = sandbox
+                    self.tasks[sandbox_id] = task
+                    self.started += 1
+            finally:
+                with self._lock:
+                    self._starting -= 1
+                    self._idle.notify_all()
             for later in upcoming:
                 self.backend.prefetch(later)
             return sandbox_id, sandbox.base_commit, getattr(sandbox, "origin", None)
@@ -247,8 +259,12 @@ class NodeHost:
         return gc() if all_runs else sweep_orphans() + gc(run_id=RUN_ID)
 
     def shutdown(self) -> None:
-        """Close every sandbox, drain the warm pool and wait for the removals."""
+        """Close every sandbox, drain the warm pool and wait for the removals. Starts still in flight (one
+        the driver made ahead, say) finish first, so that their sandboxes are closed too; later ones are
+        refused."""
         with self._lock:
+            self._closing = True
+            self._idle.wait_for(lambda: self._starting == 0, timeout=600)
             sandboxes, self.sandboxes, self.tasks = list(self.sandboxes.values()), {}, {}
         for sandbox in sandboxes:
             try:
