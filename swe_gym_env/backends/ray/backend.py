@@ -302,8 +302,7 @@ class RayBackend:
                 self.ensure_image(host, task.image)
                 started = host, unwrap(self.call(host, "start", task, role, (), timeout=600 + CALL_MARGIN))
             except BaseException:
-                with self._lock:
-                    host.open = max(0, host.open - 1)
+                self._unplace(host)
                 raise
         host, (sandbox_id, base, origin) = started
         sandbox = RaySandbox(self, host, sandbox_id, base, task.instance_id)
@@ -322,27 +321,17 @@ class RayBackend:
         if ahead is None:
             return None
         task_id, host, ref = ahead
-        if task_id != task.instance_id:
-            self._give_back(host, ref)
+        if task_id != task.instance_id:  # back to the node's pool, once that start is done (Ray waits)
+            self._unplace(host, "give_back", ref)
             return None
         try:
             return host, unwrap(self.result(host, "start", ref, timeout=600 + CALL_MARGIN))
         except BaseException as error:
-            with self._lock:
-                host.open = max(0, host.open - 1)
+            self._unplace(host)
             if not isinstance(error, InfraError):  # about the task itself: starting anew fails the same way
                 raise
             log.info("the start made ahead for %s failed (%s): starting it now", task_id, error)
             return None
-
-    def _give_back(self, host: Host, ref: Any) -> None:
-        with self._lock:
-            host.open = max(0, host.open - 1)
-        if host.alive:
-            try:
-                host.actor.give_back.remote(ref)  # Ray hands the start's outcome over once it is done
-            except Exception as error:  # the host is gone: its watchdog removes the container
-                log.debug("giving back a sandbox on %s: %s", host.node_id[:12], error)
 
     def _start_ahead(self, started: Any) -> None:
         """Start the sandbox of the next reset the owning env predicts, now, on the node where it was
@@ -366,24 +355,27 @@ class RayBackend:
             ref = host.actor.start.remote(upcoming[0], "agent", later)
         except Exception as error:  # a guess only: the reset starts its sandbox itself
             log.debug("starting %s ahead on %s failed: %s", upcoming[0].instance_id, host.node_id[:12], error)
-            with self._lock:
-                host.open = max(0, host.open - 1)
+            self._unplace(host)
             return
         with self._lock:
             stale, self._ahead = self._ahead, (upcoming[0].instance_id, host, ref)
         if stale is not None:
-            self._give_back(stale[1], stale[2])
+            self._unplace(stale[1], "give_back", stale[2])
 
     def release(self, sandbox: RaySandbox) -> None:
         """Close ``sandbox`` on its node (without waiting: the node removes it in the background)."""
-        host = sandbox.host
+        self._unplace(sandbox.host, "close", sandbox.sandbox_id)
+
+    def _unplace(self, host: Host, method: str | None = None, *args: Any) -> None:
+        """One sandbox fewer counted on ``host`` (undoing :meth:`_place`); then, when ``method`` is given,
+        that call to the host (``close``, ``give_back``) without waiting for it."""
         with self._lock:
             host.open = max(0, host.open - 1)
-        if host.alive:
+        if method is not None and host.alive:
             try:
-                host.actor.close.remote(sandbox.sandbox_id)
+                getattr(host.actor, method).remote(*args)
             except Exception as error:  # the host is gone: its watchdog removes the container
-                log.debug("closing %s on %s: %s", sandbox.sandbox_id, host.node_id[:12], error)
+                log.debug("%s on %s: %s", method, host.node_id[:12], error)
 
     def _reserve(self, host: Host, task: Any) -> None:
         with self._lock:
